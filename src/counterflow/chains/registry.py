@@ -1,0 +1,123 @@
+"""The chains Counterflow knows, and the parameters that make one code path serve a family.
+
+Chains are split by *model*, not by coin: every UTXO chain goes through the same ingest and
+address code with its own version bytes and prefixes, and every EVM chain through the account
+code. Adding a sibling chain is a new entry here, not new code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from counterflow.errors import ConfigError
+
+Family = Literal["utxo", "account"]
+
+
+@dataclass(frozen=True, slots=True)
+class UtxoAddressFormat:
+    """Version bytes and prefixes of one UTXO network's address encodings.
+
+    Base58Check versions are byte strings because some chains (Zcash) use two-byte versions.
+    """
+
+    p2pkh: tuple[bytes, ...]
+    p2sh: tuple[bytes, ...]
+    bech32_hrp: str | None = None
+    cashaddr_prefix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainSpec:
+    """One chain: its family, native asset and address rules."""
+
+    name: str
+    family: Family
+    native_symbol: str
+    native_decimals: int
+    utxo_format: UtxoAddressFormat | None = None
+    evm_chain_id: int | None = None
+    aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def is_utxo(self) -> bool:
+        return self.family == "utxo"
+
+
+BITCOIN_MAINNET = UtxoAddressFormat(p2pkh=(b"\x00",), p2sh=(b"\x05",), bech32_hrp="bc")
+BITCOIN_TESTNET = UtxoAddressFormat(p2pkh=(b"\x6f",), p2sh=(b"\xc4",), bech32_hrp="tb")
+BITCOIN_REGTEST = UtxoAddressFormat(p2pkh=(b"\x6f",), p2sh=(b"\xc4",), bech32_hrp="bcrt")
+BITCOIN_CASH = UtxoAddressFormat(
+    p2pkh=(b"\x00",), p2sh=(b"\x05",), cashaddr_prefix="bitcoincash"
+)
+LITECOIN = UtxoAddressFormat(p2pkh=(b"\x30",), p2sh=(b"\x32", b"\x05"), bech32_hrp="ltc")
+DOGECOIN = UtxoAddressFormat(p2pkh=(b"\x1e",), p2sh=(b"\x16",))
+ZCASH = UtxoAddressFormat(p2pkh=(b"\x1c\xb8",), p2sh=(b"\x1c\xbd",))
+
+_SPECS: tuple[ChainSpec, ...] = (
+    ChainSpec("bitcoin", "utxo", "BTC", 8, BITCOIN_MAINNET, aliases=("btc",)),
+    ChainSpec("bitcoin-testnet", "utxo", "tBTC", 8, BITCOIN_TESTNET, aliases=("testnet",)),
+    ChainSpec("bitcoin-regtest", "utxo", "rBTC", 8, BITCOIN_REGTEST, aliases=("regtest",)),
+    ChainSpec(
+        "bitcoin-cash", "utxo", "BCH", 8, BITCOIN_CASH, aliases=("bitcoin_cash", "bch")
+    ),
+    ChainSpec("litecoin", "utxo", "LTC", 8, LITECOIN, aliases=("ltc",)),
+    ChainSpec("dogecoin", "utxo", "DOGE", 8, DOGECOIN, aliases=("doge",)),
+    ChainSpec("zcash", "utxo", "ZEC", 8, ZCASH, aliases=("zec",)),
+    ChainSpec("ethereum", "account", "ETH", 18, evm_chain_id=1, aliases=("eth",)),
+    ChainSpec("ethereum-classic", "account", "ETC", 18, evm_chain_id=61, aliases=("etc",)),
+    ChainSpec("polygon", "account", "POL", 18, evm_chain_id=137, aliases=("matic",)),
+    ChainSpec("bsc", "account", "BNB", 18, evm_chain_id=56, aliases=("bnb",)),
+    ChainSpec("arbitrum", "account", "ETH", 18, evm_chain_id=42161),
+    ChainSpec("optimism", "account", "ETH", 18, evm_chain_id=10),
+    ChainSpec("base", "account", "ETH", 18, evm_chain_id=8453),
+    ChainSpec("avalanche", "account", "AVAX", 18, evm_chain_id=43114),
+    ChainSpec("tron", "account", "TRX", 6, aliases=("trx",)),
+)
+
+CHAINS: dict[str, ChainSpec] = {spec.name: spec for spec in _SPECS}
+_BY_ALIAS: dict[str, ChainSpec] = {
+    alias: spec for spec in _SPECS for alias in (spec.name, *spec.aliases)
+}
+
+
+def get_chain(name: str | ChainSpec) -> ChainSpec:
+    """Look a chain up by name or alias; an unknown name lists the known ones."""
+    if isinstance(name, ChainSpec):
+        return name
+    spec = _BY_ALIAS.get(name.strip().lower())
+    if spec is None:
+        known = ", ".join(sorted(CHAINS))
+        raise ConfigError(f"unknown chain {name!r}; known chains: {known}")
+    return spec
+
+
+def address_normalizer(chain: str | ChainSpec) -> Callable[[str], str]:
+    """The function that validates and normalises addresses of ``chain``.
+
+    Imported lazily so the registry stays importable without the codec modules' dependencies.
+    """
+    spec = get_chain(chain)
+    if spec.name == "tron":
+        from counterflow.chains.tron_address import normalize_tron_address
+
+        return normalize_tron_address
+    if spec.family == "account":
+        from counterflow.chains.evm_address import normalize_evm_address
+
+        return lambda address: normalize_evm_address(address, chain=spec.name)
+    from counterflow.chains.utxo_address import normalize_utxo_address
+
+    assert spec.utxo_format is not None
+    fmt = spec.utxo_format
+    return lambda address: normalize_utxo_address(address, fmt, chain=spec.name)
+
+
+def normalize_address(chain: str | ChainSpec, address: str) -> str:
+    """Validate ``address`` for ``chain`` and return its canonical stored form.
+
+    Raises :class:`~counterflow.errors.InvalidAddressError` naming the address and the reason.
+    """
+    return address_normalizer(chain)(address)

@@ -1,0 +1,696 @@
+"""Ingest: export files → legs → validated, de-duplicated, dictionary-encoded transfers.
+
+One run is one commit. The steps, each a SQL statement run by the chosen engine:
+
+1. read the export files as typed text relations (``raw_*``);
+2. the chain family's transform turns rows into legs (:mod:`.utxo`, :mod:`.account`);
+3. addresses that are not already canonical are checked and normalised by the chain's codec;
+4. rows with a problem are an error (default) or quarantined to a reject file
+   (``skip_invalid``); a bad row is dropped whole, so a transaction is never half-stored;
+5. (export, block) pairs the store already holds are dropped, which makes a re-run a no-op;
+6. new addresses, transactions and assets get dense ids, in order of first appearance;
+7. Parquet parts are written into a fresh commit folder and the manifest swapped atomically.
+
+Nothing reaches the store unless every step succeeds; an interrupted run leaves it untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from counterflow.chains.registry import ChainSpec, address_normalizer, get_chain
+from counterflow.errors import ConfigError, ExportFormatError, InputError, InvalidAddressError
+from counterflow.ingest import account, utxo
+from counterflow.ingest.exports import (
+    SPECS,
+    ExportFile,
+    ExportKind,
+    check_columns,
+    discover,
+    find_broken_lines,
+    without_lines,
+)
+from counterflow.ingest.checks import (
+    decimal_amount,
+    first_failure,
+    overflow_text,
+    required,
+    unsigned_int,
+)
+from counterflow.ingest.legs import LEG_COLUMNS, leg_select, union_all
+from counterflow.store.datadir import DataDirectory, PendingCommit
+from counterflow.store.engine import Engine, EngineError, open_engine
+from counterflow.store.schema import (
+    ADDRESSES,
+    ALL_TABLES,
+    ASSETS,
+    BLOCKS,
+    COVERAGE,
+    PENDING_INPUTS,
+    TRANSACTIONS,
+    TRANSFERS,
+)
+
+Progress = Callable[[str], None]
+
+_FAMILY_KINDS: dict[str, tuple[ExportKind, ...]] = {
+    "utxo": (ExportKind.BLOCKS, ExportKind.TRANSACTIONS),
+    "account": (
+        ExportKind.BLOCKS,
+        ExportKind.TRANSACTIONS,
+        ExportKind.RECEIPTS,
+        ExportKind.TOKEN_TRANSFERS,
+        ExportKind.TRACES,
+        ExportKind.TOKENS,
+    ),
+}
+
+#: Exports whose rows make their blocks "covered", with the column holding the block number.
+_COVERAGE_SOURCES: dict[ExportKind, str] = {
+    ExportKind.BLOCKS: '"number"',
+    ExportKind.TRANSACTIONS: "block_number",
+    ExportKind.TOKEN_TRANSFERS: "block_number",
+    ExportKind.TRACES: "block_number",
+}
+
+_STORE_VIEWS = {
+    "store_transfers": TRANSFERS,
+    "store_addresses": ADDRESSES,
+    "store_transactions": TRANSACTIONS,
+    "store_assets": ASSETS,
+    "store_blocks": BLOCKS,
+    "store_coverage": COVERAGE,
+    "store_pending": PENDING_INPUTS,
+}
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did. Counts of ``read``/``stored``/``rejected``/``skipped`` are transfers."""
+
+    chain: str
+    engine: str
+    files: list[str]
+    ignored_files: list[str]
+    read: int = 0
+    stored: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    rejected_rows: int = 0
+    new_addresses: int = 0
+    new_transactions: int = 0
+    new_blocks: int = 0
+    pending_inputs: int = 0
+    rejects_file: str | None = None
+    commit: str | None = None
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reject:
+    file: str
+    row: int | None
+    field: str | None
+    reason: str
+
+
+def ingest(
+    chain: str | ChainSpec,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    data_dir: str | os.PathLike[str] | DataDirectory | None = None,
+    engine: str = "duckdb",
+    skip_invalid: bool = False,
+    rejects_path: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest blockchain-etl export files (or folders of them) for ``chain`` into the store.
+
+    Idempotent: (export, block) pairs already stored are skipped. Atomic: on any error, or if
+    the process dies, the store is as it was. With ``skip_invalid``, rows that fail
+    validation go to a JSON-lines reject file (one object per row with file, row, field and
+    reason) instead of failing the run.
+    """
+    started = time.perf_counter()
+    spec = get_chain(chain)
+    directory = data_dir if isinstance(data_dir, DataDirectory) else DataDirectory(data_dir)
+    note = progress or (lambda _stage: None)
+    note("discovering files")
+    discovery = discover([Path(p) for p in paths])
+    allowed = _FAMILY_KINDS[spec.family]
+    files: list[ExportFile] = []
+    headers: dict[Path, list[str]] = {}
+    for export in discovery.files:
+        if export.kind not in allowed:
+            raise InputError(
+                f"{export.path}: a {export.kind} export does not apply to {spec.name} "
+                f"({spec.family} chains read {', '.join(k.value for k in allowed)})"
+            )
+        columns = check_columns(export, SPECS[(spec.family, export.kind)])
+        if columns is not None:
+            files.append(export)
+            headers[export.path] = columns
+    report = IngestReport(
+        chain=spec.name,
+        engine=engine,
+        files=[str(f.path) for f in files],
+        ignored_files=[str(p) for p in discovery.ignored],
+    )
+    if discovery.ignored:
+        report.warnings.append(
+            f"{len(discovery.ignored)} file(s) not read: logs, contracts and geth_traces "
+            "exports carry no value movement beyond the token_transfers and traces exports"
+        )
+    with directory.writer(spec.name) as commit, open_engine(engine) as eng:
+        run = _Run(spec, eng, commit, files, headers, skip_invalid, note)
+        run.execute(report, rejects_path)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+class _Run:
+    """One ingest inside the write lock: the engine session and the commit under way."""
+
+    def __init__(
+        self,
+        spec: ChainSpec,
+        engine: Engine,
+        commit: PendingCommit,
+        files: list[ExportFile],
+        headers: dict[Path, list[str]],
+        skip_invalid: bool,
+        note: Progress,
+    ) -> None:
+        self.spec = spec
+        self.engine = engine
+        self.commit = commit
+        self.files = files
+        self.headers = headers
+        self.skip_invalid = skip_invalid
+        self.note = note
+        self.rejects: list[_Reject] = []
+        self._original: dict[str, str] = {}
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
+
+    # -- orchestration --------------------------------------------------------------------
+    def execute(self, report: IngestReport, rejects_path: str | os.PathLike[str] | None) -> None:
+        try:
+            self._register_store()
+            self._build(precise=self.skip_invalid)
+            bad = self._count("SELECT count(*) FROM legs_checked WHERE reason IS NOT NULL")
+            if bad and not self.skip_invalid:
+                # Row numbers cost a pass over the files, so they are computed only now.
+                self._build(precise=True)
+                raise self._first_reject()
+            report.read = self._count(
+                "SELECT count(*) FROM legs WHERE kind > 0 AND source <> 'pending'"
+            )
+            self._drop_rejected(report)
+            self._write(report)
+        finally:
+            if self._scratch is not None:
+                self._scratch.cleanup()
+        if self.rejects:
+            report.rejects_file = str(self._write_rejects(rejects_path))
+
+    def _register_store(self) -> None:
+        directory = self.commit.directory
+        for view, table in _STORE_VIEWS.items():
+            self.engine.read_table(view, table, directory.table_files(self.spec.name, table.name))
+
+    def _build(self, *, precise: bool) -> None:
+        """Read the files and build checked legs; a malformed file is located and reported."""
+        try:
+            self._read_and_transform(precise)
+        except EngineError as exc:
+            broken = self._locate_broken_files()
+            if not broken:
+                raise ExportFormatError(
+                    ", ".join(str(f.path) for f in self.files), f"cannot be read: {exc}"
+                ) from exc
+            if not self.skip_invalid:
+                export, line = broken[0]
+                raise ExportFormatError(str(export.path), line.reason, row=line.row) from exc
+            self._quarantine_broken_lines(broken)
+            self._read_and_transform(precise)
+
+    def _read_and_transform(self, precise: bool) -> None:
+        self.note("reading exports")
+        for kind in _FAMILY_KINDS[self.spec.family]:
+            files = [f for f in self.files if f.kind is kind]
+            self.engine.read_export(
+                f"raw_{kind.value}",
+                [(f.path, f.format, self.headers[f.path]) for f in files],
+                SPECS[(self.spec.family, kind)].columns,
+                row_numbers=precise,
+            )
+        self.note("transforming")
+        if self.spec.is_utxo:
+            utxo.build_legs(self.engine)
+        else:
+            account.build_legs(self.engine)
+        self._add_block_row_checks()
+        self._drop_covered()
+        self.note("validating addresses")
+        self._check_addresses()
+
+    def _locate_broken_files(self) -> list[tuple[ExportFile, Any]]:
+        found = []
+        for export in self.files:
+            found.extend((export, line) for line in find_broken_lines(export))
+        return found
+
+    def _quarantine_broken_lines(self, broken: list[tuple[ExportFile, Any]]) -> None:
+        self._scratch = tempfile.TemporaryDirectory(prefix="counterflow-clean-")
+        by_file: dict[Path, set[int]] = {}
+        for export, line in broken:
+            by_file.setdefault(export.path, set()).add(line.row)
+            self.rejects.append(_Reject(str(export.path), line.row, None, line.reason))
+        cleaned: list[ExportFile] = []
+        for i, export in enumerate(self.files):
+            if export.path in by_file:
+                suffix = ".csv" if export.format == "csv" else ".json"
+                target = Path(self._scratch.name) / f"{i}-{export.kind.value}{suffix}"
+                clean = without_lines(export, by_file[export.path], target)
+                self.headers[clean.path] = self.headers[export.path]
+                self._original[str(clean.path)] = str(export.path)
+                cleaned.append(clean)
+            else:
+                cleaned.append(export)
+        self.files = cleaned
+
+    # -- steps ------------------------------------------------------------------------------
+    def _add_block_row_checks(self) -> None:
+        """Block rows are checked too, so a bad blocks export cannot slip in unnoticed."""
+        field, reason = first_failure(
+            [unsigned_int('"number"', "number"), required("hash"),
+             unsigned_int('"timestamp"', "timestamp")]
+        )
+        block_checks = leg_select(
+            _file="_file", _row="_row", source="'blocks'",
+            block_number='TRY_CAST("number" AS BIGINT)', kind="0", seq="0",
+            field=field, reason=reason,
+        )
+        self.engine.materialize(
+            "legs_all",
+            union_all(
+                [
+                    "SELECT * FROM legs",
+                    f"SELECT {block_checks} FROM raw_blocks WHERE {reason} IS NOT NULL",
+                ]
+            ),
+        )
+
+    def _drop_covered(self) -> None:
+        """Keep legs of (export, block) pairs that are new to the store and first in this batch.
+
+        A block found in two files of the same export (a JSON and a CSV copy, say) is taken
+        from the first file only, so duplicate inputs cannot duplicate transfers.
+        """
+        sources = " UNION ALL ".join(
+            f"SELECT '{kind.value}' AS source, TRY_CAST({col} AS BIGINT) AS block_number, _file "
+            f"FROM raw_{kind.value}"
+            for kind, col in _COVERAGE_SOURCES.items()
+            if kind in _FAMILY_KINDS[self.spec.family]
+        )
+        self.engine.materialize(
+            "batch_coverage",
+            f"""
+            SELECT b.source, b.block_number, min(b._file) AS first_file
+            FROM ({sources}) AS b
+            WHERE b.block_number IS NOT NULL
+            GROUP BY b.source, b.block_number
+            """,
+        )
+        self.engine.materialize(
+            "new_coverage",
+            """
+            SELECT b.* FROM batch_coverage AS b
+            WHERE NOT EXISTS (SELECT 1 FROM store_coverage AS c
+                              WHERE c.source = b.source AND c.block_number = b.block_number)
+            """,
+        )
+        self.engine.materialize(
+            "legs_new",
+            """
+            SELECT l.* FROM legs_all AS l
+            WHERE l.source = 'pending'
+               OR (l.reason IS NOT NULL AND l.block_number IS NULL)
+               OR EXISTS (SELECT 1 FROM new_coverage AS n
+                          WHERE n.source = l.source AND n.block_number = l.block_number
+                            AND n.first_file = l._file)
+            """,
+        )
+
+    def _check_addresses(self) -> None:
+        """Run the chain's codec on every address that is not provably canonical already."""
+        canonical = (
+            "regexp_matches(a, '^0x[0-9a-f]{40}$')" if not self.spec.is_utxo else "false"
+        )
+        rows = self.engine.query(
+            f"""
+            SELECT DISTINCT a FROM (
+                SELECT src AS a FROM legs_new WHERE reason IS NULL
+                UNION ALL SELECT dst FROM legs_new WHERE reason IS NULL
+                UNION ALL SELECT asset FROM legs_new WHERE reason IS NULL
+            ) AS x
+            WHERE a IS NOT NULL AND NOT starts_with(a, 'x-') AND NOT ({canonical})
+              AND NOT EXISTS (SELECT 1 FROM store_addresses AS s WHERE s.address = x.a)
+            """
+        )
+        normalize = address_normalizer(self.spec)
+        raw: list[str] = []
+        canon: list[str | None] = []
+        errors: list[str | None] = []
+        for (address,) in rows:
+            raw.append(address)
+            try:
+                canon.append(normalize(address))
+                errors.append(None)
+            except InvalidAddressError as exc:
+                canon.append(None)
+                errors.append(str(exc))
+        self.engine.register_arrow(
+            "address_map",
+            pa.table(
+                {"raw": pa.array(raw, pa.string()), "canonical": pa.array(canon, pa.string()),
+                 "error": pa.array(errors, pa.string())}
+            ),
+        )
+        fold = "lower" if not self.spec.is_utxo else ""
+        cols = [
+            f"coalesce(m_{c}.canonical, {fold}(l.{c})) AS {c}" if c in ("src", "dst", "asset")
+            else f"l.{c}"
+            for c in LEG_COLUMNS
+            if c not in ("field", "reason")
+        ]
+        self.engine.materialize(
+            "legs_checked",
+            f"""
+            SELECT {", ".join(cols)},
+                   CASE WHEN l.reason IS NOT NULL THEN l.field
+                        WHEN coalesce(m_src.error, m_dst.error, m_asset.error) IS NOT NULL
+                        THEN 'address' END AS field,
+                   coalesce(l.reason, m_src.error, m_dst.error, m_asset.error) AS reason
+            FROM legs_new AS l
+            LEFT JOIN address_map AS m_src ON m_src.raw = l.src
+            LEFT JOIN address_map AS m_dst ON m_dst.raw = l.dst
+            LEFT JOIN address_map AS m_asset ON m_asset.raw = l.asset
+            """,
+        )
+
+    def _first_reject(self) -> ExportFormatError:
+        rows = self.engine.query(
+            "SELECT _file, _row, field, reason FROM legs_checked WHERE reason IS NOT NULL "
+            "ORDER BY _file, _row LIMIT 1"
+        )
+        if not rows:  # pragma: no cover - the fast pass found one, the precise pass must too
+            return ExportFormatError("(batch)", "a row failed validation")
+        path, row, fld, reason = rows[0]
+        return ExportFormatError(self._display(path), reason, row=row, field=fld)
+
+    def _display(self, path: str) -> str:
+        return self._original.get(path, path)
+
+    def _drop_rejected(self, report: IngestReport) -> None:
+        self.engine.materialize(
+            "rejected_rows",
+            """
+            SELECT _file, _row, min(field) AS field, min(reason) AS reason
+            FROM legs_checked WHERE reason IS NOT NULL GROUP BY _file, _row
+            """,
+        )
+        for path, row, fld, reason in self.engine.query(
+            "SELECT _file, _row, field, reason FROM rejected_rows ORDER BY _file, _row"
+        ):
+            self.rejects.append(_Reject(self._display(path), row, fld, reason))
+        report.rejected_rows = len(self.rejects)
+        report.rejected = self._count(
+            """SELECT count(*) FROM legs_checked AS l WHERE l.kind > 0 AND EXISTS (
+                   SELECT 1 FROM rejected_rows AS r WHERE r._file = l._file AND r._row = l._row)"""
+        )
+        self.engine.materialize(
+            "legs_final",
+            """
+            SELECT l.* FROM legs_checked AS l
+            WHERE l.kind > 0 AND NOT EXISTS (
+                SELECT 1 FROM rejected_rows AS r WHERE r._file = l._file AND r._row = l._row)
+            """,
+        )
+        report.skipped = max(
+            0,
+            report.read
+            - report.rejected
+            - self._count("SELECT count(*) FROM legs_final WHERE source <> 'pending'"),
+        )
+
+    def _write(self, report: IngestReport) -> None:
+        eng = self.engine
+        manifest = self.commit.base
+        next_address = manifest.next_id("address")
+        next_tx = manifest.next_id("transaction")
+        next_asset = max(manifest.next_id("asset"), 1)  # 0 is the native asset
+        self.note("assigning ids")
+        eng.materialize(
+            "new_addresses",
+            f"""
+            SELECT CAST({next_address} + row_number() OVER (ORDER BY first_block, address) - 1
+                        AS BIGINT) AS address_id,
+                   address, first_block
+            FROM (
+                SELECT a AS address, min(block_number) AS first_block FROM (
+                    SELECT src AS a, block_number FROM legs_final
+                    UNION ALL SELECT dst, block_number FROM legs_final
+                ) AS x WHERE a IS NOT NULL GROUP BY a
+            ) AS n
+            WHERE NOT EXISTS (SELECT 1 FROM store_addresses AS s WHERE s.address = n.address)
+            """,
+        )
+        eng.materialize(
+            "new_transactions",
+            f"""
+            SELECT CAST({next_tx} + row_number() OVER (
+                        ORDER BY block_number, tx_index, tx_hash) - 1 AS BIGINT) AS tx_id,
+                   tx_hash, block_number, tx_index
+            FROM (
+                SELECT tx_hash, min(block_number) AS block_number, min(tx_index) AS tx_index
+                FROM legs_final WHERE tx_hash IS NOT NULL GROUP BY tx_hash
+            ) AS n
+            WHERE NOT EXISTS (SELECT 1 FROM store_transactions AS s WHERE s.tx_hash = n.tx_hash)
+            """,
+        )
+        eng.materialize(
+            "all_assets",
+            f"""
+            SELECT asset_id, contract, symbol, decimals FROM store_assets
+            UNION ALL
+            SELECT CAST({next_asset} + row_number() OVER (ORDER BY first_block, contract) - 1
+                        AS INTEGER), contract, CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER)
+            FROM (SELECT asset AS contract, min(block_number) AS first_block FROM legs_final
+                  WHERE asset IS NOT NULL GROUP BY asset) AS n
+            WHERE NOT EXISTS (SELECT 1 FROM store_assets AS s WHERE s.contract = n.contract)
+            """,
+        )
+        eng.view(
+            "all_addresses",
+            "SELECT address_id, address FROM store_addresses "
+            "UNION ALL SELECT address_id, address FROM new_addresses",
+        )
+        eng.view(
+            "all_transactions",
+            "SELECT tx_id, tx_hash FROM store_transactions "
+            "UNION ALL SELECT tx_id, tx_hash FROM new_transactions",
+        )
+        self.note("writing transfers")
+        transfers_sql = f"""
+            SELECT l.block_number, l.tx_index, l.seq, CAST(l.kind AS TINYINT) AS kind,
+                   t.tx_id, s.address_id AS src_id, d.address_id AS dst_id,
+                   CAST(coalesce(a.asset_id, 0) AS INTEGER) AS asset_id,
+                   {decimal_amount("l.amount_text")} AS amount,
+                   {overflow_text("l.amount_text")} AS amount_raw,
+                   to_timestamp(l.block_ts) AS block_time,
+                   p.tx_id AS prev_tx_id, l.prev_vout
+            FROM legs_final AS l
+            LEFT JOIN all_transactions AS t ON t.tx_hash = l.tx_hash
+            LEFT JOIN all_addresses AS s ON s.address = l.src
+            LEFT JOIN all_addresses AS d ON d.address = l.dst
+            LEFT JOIN all_assets AS a ON a.contract = l.asset
+            LEFT JOIN all_transactions AS p ON p.tx_hash = l.prev_hash
+            ORDER BY l.block_number, l.tx_index, l.seq, l.kind
+        """
+        self._write_table(TRANSFERS.name, transfers_sql)
+        self._write_table(
+            ADDRESSES.name,
+            "SELECT address_id, address, first_block FROM new_addresses ORDER BY address_id",
+        )
+        self._write_table(
+            TRANSACTIONS.name,
+            "SELECT tx_id, tx_hash, block_number, tx_index FROM new_transactions ORDER BY tx_id",
+        )
+        self._write_blocks()
+        self._write_table(
+            COVERAGE.name,
+            "SELECT source, block_number FROM new_coverage ORDER BY source, block_number",
+        )
+        self._write_assets()
+        if self.spec.is_utxo:
+            self._write_pending()
+        counts = {
+            name: self._count(f"SELECT count(*) FROM {name}")
+            for name in ("legs_final", "new_addresses", "new_transactions", "new_blocks")
+        }
+        new_assets = self._count(
+            f"SELECT count(*) FROM all_assets WHERE asset_id >= {next_asset}"
+        )
+        report.stored = counts["legs_final"]
+        report.new_addresses = counts["new_addresses"]
+        report.new_transactions = counts["new_transactions"]
+        report.new_blocks = counts["new_blocks"]
+        unknown_order = self._count(
+            "SELECT count(*) FROM legs_final WHERE tx_index IS NULL"
+        )
+        if unknown_order:
+            report.warnings.append(
+                f"{unknown_order} transfer(s) whose transaction position is unknown (ingest the "
+                "transactions export with them to order them within their block)"
+            )
+        no_time = self._count("SELECT count(*) FROM legs_final WHERE block_ts IS NULL")
+        if no_time:
+            report.warnings.append(
+                f"{no_time} transfer(s) without a block time (ingest the blocks export too)"
+            )
+        record = {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "engine": self.engine.name,
+            "files": [self._display(str(f.path)) for f in self.files],
+            "transfers": report.stored,
+            "rejected_rows": report.rejected_rows,
+        }
+        self.commit.publish(
+            {
+                "address": next_address + report.new_addresses,
+                "transaction": next_tx + report.new_transactions,
+                "asset": next_asset + new_assets,
+            },
+            record,
+        )
+        report.commit = self.commit.commit_id
+        if self.spec.is_utxo:
+            report.pending_inputs = self._count(
+                "SELECT count(*) FROM pending_candidates AS p WHERE p._file = 'pending' "
+                "OR EXISTS (SELECT 1 FROM new_coverage AS n WHERE n.source = 'transactions' "
+                "AND n.block_number = p.block_number AND n.first_file = p._file)"
+            )
+
+    def _write_table(self, table: str, sql: str) -> None:
+        if table not in ALL_TABLES:  # pragma: no cover - programming error
+            raise ConfigError(f"unknown table {table}")
+        files = self.engine.write_parquet(sql, self.commit.table_folder(table))
+        self.commit.add_part_files(table, files)
+
+    def _write_blocks(self) -> None:
+        from_txs = (
+            "SELECT TRY_CAST(block_number AS BIGINT) AS block_number, block_hash, "
+            "CAST(NULL AS VARCHAR) AS parent_hash, TRY_CAST(block_timestamp AS BIGINT) AS ts, "
+            "CAST(NULL AS INTEGER) AS tx_count FROM raw_transactions"
+        )
+        parent = "parent_hash" if not self.spec.is_utxo else "previous_block_hash"
+        from_blocks = (
+            f'SELECT TRY_CAST("number" AS BIGINT) AS block_number, hash AS block_hash, '
+            f"{parent} AS parent_hash, "
+            'TRY_CAST("timestamp" AS BIGINT) AS ts, '
+            "TRY_CAST(transaction_count AS INTEGER) AS tx_count FROM raw_blocks"
+        )
+        self.engine.materialize(
+            "new_blocks",
+            f"""
+            SELECT block_number, max(lower(block_hash)) AS block_hash,
+                   max(lower(parent_hash)) AS parent_hash, to_timestamp(max(ts)) AS block_time,
+                   max(tx_count) AS tx_count
+            FROM ({from_blocks} UNION ALL {from_txs}) AS b
+            WHERE block_number IS NOT NULL AND ts IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM store_blocks AS s WHERE s.block_number = b.block_number)
+              AND EXISTS (SELECT 1 FROM new_coverage AS n WHERE n.block_number = b.block_number)
+            GROUP BY block_number
+            """,
+        )
+        self._write_table(
+            BLOCKS.name,
+            "SELECT block_number, block_hash, parent_hash, block_time, tx_count "
+            "FROM new_blocks ORDER BY block_number",
+        )
+
+    def _write_assets(self) -> None:
+        native = self.spec
+        token_info = (
+            """
+            LEFT JOIN (SELECT lower(address) AS contract, max(symbol) AS symbol,
+                              max(TRY_CAST(decimals AS INTEGER)) AS decimals
+                       FROM raw_tokens GROUP BY lower(address)) AS t
+                   ON t.contract = a.contract
+            """
+            if not native.is_utxo
+            else "LEFT JOIN (SELECT CAST(NULL AS VARCHAR) AS contract, "
+            "CAST(NULL AS VARCHAR) AS symbol, CAST(NULL AS INTEGER) AS decimals) AS t "
+            "ON t.contract = a.contract"
+        )
+        symbol = native.native_symbol.replace("'", "")
+        self._write_table(
+            ASSETS.name,
+            f"""
+            SELECT 0 AS asset_id, CAST(NULL AS VARCHAR) AS contract, '{symbol}' AS symbol,
+                   {int(native.native_decimals)} AS decimals
+            UNION ALL
+            SELECT a.asset_id, a.contract, coalesce(t.symbol, a.symbol),
+                   coalesce(t.decimals, a.decimals)
+            FROM all_assets AS a {token_info}
+            WHERE a.asset_id > 0
+            ORDER BY asset_id
+            """,
+        )
+
+    def _write_pending(self) -> None:
+        self._write_table(
+            PENDING_INPUTS.name,
+            """
+            SELECT p.block_number, p.tx_index, p.seq, p.tx_hash, p.prev_tx_hash, p.prev_vout,
+                   p.block_time
+            FROM pending_candidates AS p
+            WHERE (p._file = 'pending' OR EXISTS (
+                      SELECT 1 FROM new_coverage AS n
+                      WHERE n.source = 'transactions' AND n.block_number = p.block_number
+                        AND n.first_file = p._file))
+              AND NOT EXISTS (SELECT 1 FROM rejected_rows AS r
+                              WHERE r._file = p._file AND r._row = p._row)
+            ORDER BY p.block_number, p.tx_index, p.seq
+            """,
+        )
+
+    def _count(self, sql: str) -> int:
+        return int(self.engine.query(sql)[0][0])
+
+    def _write_rejects(self, rejects_path: str | os.PathLike[str] | None) -> Path:
+        if rejects_path is not None:
+            target = Path(rejects_path)
+        else:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            target = self.commit.directory.rejects_dir / f"{self.spec.name}-{stamp}.jsonl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "w", encoding="utf-8") as fh:
+            for reject in self.rejects:
+                fh.write(json.dumps(asdict(reject), sort_keys=True) + "\n")
+        return target

@@ -1,0 +1,137 @@
+"""The embedded default engine: DuckDB in-process, reading and writing Parquet directly."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from counterflow.store.engine import Engine, EngineError
+from counterflow.store.schema import Table
+
+
+def sql_literal(value: str) -> str:
+    """Quote a string (a file path) as a SQL literal; paths are not user SQL."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_list(values: Sequence[str]) -> str:
+    return "[" + ", ".join(sql_literal(v) for v in values) + "]"
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        temp_directory: Path | None = None,
+    ) -> None:
+        self.con = duckdb.connect(":memory:")
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
+        if temp_directory is not None:
+            self.con.execute(f"SET temp_directory = {sql_literal(str(temp_directory))}")
+        self.con.execute("SET TimeZone = 'UTC'")
+
+    def read_export(
+        self,
+        name: str,
+        files: Sequence[tuple[Path, str, list[str]]],
+        columns: dict[str, str],
+        *,
+        row_numbers: bool,
+    ) -> None:
+        selects = [self._scan(path, fmt, header, columns, row_numbers) for path, fmt, header in files]
+        if not selects:
+            cols = ", ".join(f"CAST(NULL AS {t}) AS {_q(c)}" for c, t in columns.items())
+            selects = [f"SELECT {cols}, CAST(NULL AS VARCHAR) AS _file, CAST(NULL AS BIGINT) AS _row "
+                       "WHERE false"]
+        self.view(name, " UNION ALL ".join(selects))
+
+    @staticmethod
+    def _scan(
+        path: Path, fmt: str, header: list[str], columns: dict[str, str], row_numbers: bool
+    ) -> str:
+        present = set(header)
+        if fmt == "csv":
+            # A CSV is read with its own header's columns (all text) and projected to ours.
+            csv_columns = "{" + ", ".join(
+                f"{sql_literal(c)}: {sql_literal(columns.get(c, 'VARCHAR'))}" for c in header
+            ) + "}"
+            source = (
+                f"read_csv({sql_literal(str(path))}, columns = {csv_columns}, header = true, "
+                "delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
+                "auto_detect = false)"
+            )
+        else:
+            wanted = {c: t for c, t in columns.items() if c in present}
+            json_columns = "{" + ", ".join(
+                f"{sql_literal(c)}: {sql_literal(t)}" for c, t in wanted.items()
+            ) + "}"
+            source = (
+                f"read_json({sql_literal(str(path))}, columns = {json_columns}, "
+                "format = 'newline_delimited')"
+            )
+        projection = ", ".join(
+            f"{_q(c)}" if c in present else f"CAST(NULL AS {t}) AS {_q(c)}"
+            for c, t in columns.items()
+        )
+        row = "row_number() OVER ()" if row_numbers else "CAST(NULL AS BIGINT)"
+        return (
+            f"SELECT {projection}, {sql_literal(str(path))} AS _file, {row} AS _row FROM {source}"
+        )
+
+    def read_table(self, name: str, table: Table, files: Sequence[Path]) -> None:
+        if files:
+            cols = ", ".join(_q(c) for c in table.column_names)
+            self.view(
+                name,
+                f"SELECT {cols} FROM read_parquet({sql_list([str(f) for f in files])})",
+            )
+        else:
+            cols = ", ".join(f"CAST(NULL AS {c.sql_type}) AS {_q(c.name)}" for c in table.columns)
+            self.view(name, f"SELECT {cols} WHERE false")
+
+    def _run(self, sql: str) -> duckdb.DuckDBPyConnection:
+        try:
+            return self.con.execute(sql)
+        except duckdb.Error as exc:
+            raise EngineError(str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
+
+    def materialize(self, name: str, sql: str) -> None:
+        self._run(f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS {sql}")
+
+    def view(self, name: str, sql: str) -> None:
+        self._run(f"CREATE OR REPLACE TEMP VIEW {_q(name)} AS {sql}")
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        return self._run(sql).fetchall()
+
+    def register_arrow(self, name: str, data: pa.Table) -> None:
+        self.con.register(f"_arrow_{name}", data)
+        self._run(f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS SELECT * FROM {_q('_arrow_' + name)}")
+        self.con.unregister(f"_arrow_{name}")
+
+    def write_parquet(self, sql: str, folder: Path) -> list[Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / "part-0.parquet"
+        self._run(
+            f"COPY ({sql}) TO {sql_literal(str(target))} "
+            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)"
+        )
+        return [target] if target.exists() else []
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
