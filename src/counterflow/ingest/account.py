@@ -114,24 +114,27 @@ def _transaction_legs(engine: Engine) -> None:
     engine.materialize(
         "tx_rows",
         f"""
-        SELECT t._file, t._row, lower(t.hash) AS tx_hash,
-               TRY_CAST(t.block_number AS BIGINT) AS block_number,
-               coalesce(TRY_CAST(t.block_timestamp AS BIGINT), bt.ts) AS block_ts,
-               TRY_CAST(t.transaction_index AS INTEGER) AS tx_index,
-               t.from_address AS src,
-               coalesce(t.to_address, t.receipt_contract_address, t.r_contract) AS dst,
-               t."value" AS value_text, t.status, t.gas_used, t.price,
-               {field} AS field, {reason} AS reason
+        SELECT c.*, coalesce(TRY_CAST(c.ts_text AS BIGINT), bt.ts) AS block_ts
         FROM (
-            SELECT x.*, coalesce(x.receipt_status, r.status) AS status,
-                   coalesce(x.receipt_gas_used, r.gas_used) AS gas_used,
-                   coalesce(x.receipt_effective_gas_price, r.effective_gas_price, x.gas_price)
-                       AS price,
-                   r.contract_address AS r_contract
-            FROM raw_transactions AS x
-            LEFT JOIN raw_receipts AS r ON lower(r.transaction_hash) = lower(x.hash)
-        ) AS t
-        LEFT JOIN block_times AS bt ON bt.block_number = TRY_CAST(t.block_number AS BIGINT)
+            SELECT t._file, t._row, lower(t.hash) AS tx_hash,
+                   TRY_CAST(t.block_number AS BIGINT) AS block_number,
+                   t.block_timestamp AS ts_text,
+                   TRY_CAST(t.transaction_index AS INTEGER) AS tx_index,
+                   t.from_address AS src,
+                   coalesce(t.to_address, t.receipt_contract_address, t.r_contract) AS dst,
+                   t."value" AS value_text, t.status, t.gas_used, t.price,
+                   {field} AS field, {reason} AS reason
+            FROM (
+                SELECT x.*, coalesce(x.receipt_status, r.status) AS status,
+                       coalesce(x.receipt_gas_used, r.gas_used) AS gas_used,
+                       coalesce(x.receipt_effective_gas_price, r.effective_gas_price,
+                                x.gas_price) AS price,
+                       r.contract_address AS r_contract
+                FROM raw_transactions AS x
+                LEFT JOIN raw_receipts AS r ON lower(r.transaction_hash) = lower(x.hash)
+            ) AS t
+        ) AS c
+        LEFT JOIN block_times AS bt ON bt.block_number = c.block_number
         """,
     )
     common = {
@@ -222,7 +225,7 @@ def _trace_legs(engine: Engine) -> None:
                    ORDER BY trace_type, to_address, "value") AS INTEGER)
                ELSE 1 + CAST(row_number() OVER (
                    PARTITION BY tx_hash, {minted}
-                   ORDER BY CAST(string_split(path, ',') AS INTEGER[])) AS INTEGER) END"""
+                   ORDER BY TRY_CAST(string_split(path, ',') AS INTEGER[])) AS INTEGER) END"""
     kind = f"""CASE trace_type WHEN 'reward' THEN {int(TransferKind.REWARD)}
                WHEN 'genesis' THEN {int(TransferKind.GENESIS)}
                ELSE {int(TransferKind.INTERNAL)} END"""

@@ -103,6 +103,8 @@ class DuckDBEngine(Engine):
     def _run(self, sql: str) -> duckdb.DuckDBPyConnection:
         try:
             return self.con.execute(sql)
+        except (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException):
+            raise  # a bug in job SQL, not a problem with the user's data
         except duckdb.Error as exc:
             raise EngineError(str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
 

@@ -130,9 +130,10 @@ class SparkEngine(Engine):
         self._guard(lambda: df.createOrReplaceTempView(name))
 
     def materialize(self, name: str, sql: str) -> None:
+        # Spark plans the whole job lazily and would recompute a view at each use; caching
+        # (without forcing a count) lets a relation used several times be computed once.
         def run() -> None:
             df = self.spark.sql(to_spark_sql(sql)).cache()
-            df.count()
             self._cached.append(df)
             df.createOrReplaceTempView(name)
 
