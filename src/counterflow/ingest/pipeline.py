@@ -532,6 +532,28 @@ class _Run:
             LEFT JOIN all_transactions AS p ON p.tx_hash = l.prev_hash
             ORDER BY l.block_number, l.tx_index, l.seq, l.kind
         """
+        self._prepare_blocks()
+        if self.spec.is_utxo:
+            self._prepare_pending()
+        counts = dict(
+            zip(
+                ("legs_final", "new_addresses", "new_transactions", "new_blocks", "new_coverage"),
+                self.engine.query(
+                    "SELECT (SELECT count(*) FROM legs_final), (SELECT count(*) FROM new_addresses), "
+                    "(SELECT count(*) FROM new_transactions), (SELECT count(*) FROM new_blocks), "
+                    "(SELECT count(*) FROM new_coverage)"
+                )[0],
+                strict=True,
+            )
+        )
+        report.stored = int(counts["legs_final"])
+        report.new_addresses = int(counts["new_addresses"])
+        report.new_transactions = int(counts["new_transactions"])
+        report.new_blocks = int(counts["new_blocks"])
+        if self.spec.is_utxo:
+            report.pending_inputs = self._count("SELECT count(*) FROM pending_next")
+        if not any(counts.values()) and not self._pending_changed():
+            return  # nothing new: publish nothing, so a re-run leaves the store byte-identical
         self._write_table(TRANSFERS.name, transfers_sql)
         self._write_table(
             ADDRESSES.name,
@@ -541,25 +563,24 @@ class _Run:
             TRANSACTIONS.name,
             "SELECT tx_id, tx_hash, block_number, tx_index FROM new_transactions ORDER BY tx_id",
         )
-        self._write_blocks()
+        self._write_table(
+            BLOCKS.name,
+            "SELECT block_number, block_hash, parent_hash, block_time, tx_count "
+            "FROM new_blocks ORDER BY block_number",
+        )
         self._write_table(
             COVERAGE.name,
             "SELECT source, block_number FROM new_coverage ORDER BY source, block_number",
         )
         self._write_assets()
         if self.spec.is_utxo:
-            self._write_pending()
-        counts = {
-            name: self._count(f"SELECT count(*) FROM {name}")
-            for name in ("legs_final", "new_addresses", "new_transactions", "new_blocks")
-        }
+            self._write_table(
+                PENDING_INPUTS.name,
+                "SELECT * FROM pending_next ORDER BY block_number, tx_index, seq",
+            )
         new_assets = self._count(
             f"SELECT count(*) FROM all_assets WHERE asset_id >= {next_asset}"
         )
-        report.stored = counts["legs_final"]
-        report.new_addresses = counts["new_addresses"]
-        report.new_transactions = counts["new_transactions"]
-        report.new_blocks = counts["new_blocks"]
         unknown_order = self._count(
             "SELECT count(*) FROM legs_final WHERE tx_index IS NULL"
         )
@@ -589,20 +610,13 @@ class _Run:
             record,
         )
         report.commit = self.commit.commit_id
-        if self.spec.is_utxo:
-            report.pending_inputs = self._count(
-                "SELECT count(*) FROM pending_candidates AS p WHERE p._file = 'pending' "
-                "OR EXISTS (SELECT 1 FROM new_coverage AS n WHERE n.source = 'transactions' "
-                "AND n.block_number = p.block_number AND n.first_file = p._file)"
-            )
-
     def _write_table(self, table: str, sql: str) -> None:
         if table not in ALL_TABLES:  # pragma: no cover - programming error
             raise ConfigError(f"unknown table {table}")
         files = self.engine.write_parquet(sql, self.commit.table_folder(table))
         self.commit.add_part_files(table, files)
 
-    def _write_blocks(self) -> None:
+    def _prepare_blocks(self) -> None:
         from_txs = (
             "SELECT TRY_CAST(block_number AS BIGINT) AS block_number, block_hash, "
             "CAST(NULL AS VARCHAR) AS parent_hash, TRY_CAST(block_timestamp AS BIGINT) AS ts, "
@@ -627,11 +641,6 @@ class _Run:
               AND EXISTS (SELECT 1 FROM new_coverage AS n WHERE n.block_number = b.block_number)
             GROUP BY block_number
             """,
-        )
-        self._write_table(
-            BLOCKS.name,
-            "SELECT block_number, block_hash, parent_hash, block_time, tx_count "
-            "FROM new_blocks ORDER BY block_number",
         )
 
     def _write_assets(self) -> None:
@@ -663,9 +672,10 @@ class _Run:
             """,
         )
 
-    def _write_pending(self) -> None:
-        self._write_table(
-            PENDING_INPUTS.name,
+    def _prepare_pending(self) -> None:
+        """The pending inputs after this run: still unresolved, from new blocks, not rejected."""
+        self.engine.materialize(
+            "pending_next",
             """
             SELECT p.block_number, p.tx_index, p.seq, p.tx_hash, p.prev_tx_hash, p.prev_vout,
                    p.block_time
@@ -676,8 +686,15 @@ class _Run:
                         AND n.first_file = p._file))
               AND NOT EXISTS (SELECT 1 FROM rejected_rows AS r
                               WHERE r._file = p._file AND r._row = p._row)
-            ORDER BY p.block_number, p.tx_index, p.seq
             """,
+        )
+
+    def _pending_changed(self) -> bool:
+        if not self.spec.is_utxo:
+            return False
+        return bool(
+            self._count("SELECT count(*) FROM store_pending")
+            != self._count("SELECT count(*) FROM pending_next")
         )
 
     def _count(self, sql: str) -> int:

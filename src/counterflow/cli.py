@@ -1,0 +1,315 @@
+"""The ``counterflow`` command line: ``counterflow [--data-dir DIR] COMMAND …``.
+
+Every command prints a human summary, or with ``--json`` exactly one JSON document on stdout.
+Errors go to stderr as one line and the exit status is non-zero (see counterflow.errors).
+Progress is shown on stderr only when it is a terminal and ``--json`` is off.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from counterflow.errors import CounterflowError
+from counterflow.store.datadir import DataDirectory, default_data_dir
+from counterflow.store.engine import ENGINES
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_STAGES = (
+    "discovering files",
+    "reading exports",
+    "transforming",
+    "validating addresses",
+    "assigning ids",
+    "writing transfers",
+)
+
+
+class _State:
+    def __init__(self, data_dir: Path) -> None:
+        self.directory = DataDirectory(data_dir)
+
+
+def json_option(func: F) -> F:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON document on stdout."
+    )(func)
+
+
+def _emit(document: Any, as_json: bool, render: Callable[[Console], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(document, indent=2, sort_keys=False, default=str))
+    else:
+        render(Console())
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str], None]]:
+    """A stage bar on stderr for long work; a no-op when off or not on a terminal."""
+    err = Console(stderr=True)
+    if not enabled or not err.is_terminal:
+        yield lambda _stage: None
+        return
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=len(_STAGES))
+
+        def note(stage: str) -> None:
+            done = _STAGES.index(stage) if stage in _STAGES else 0
+            bar.update(task, description=stage, completed=done)
+
+        yield note
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (default: $COUNTERFLOW_DATA_DIR or ./counterflow-data).",
+)
+@click.version_option(package_name="counterflow")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None) -> None:
+    """Detect, trace, share and stop state-sponsored crypto theft and laundering."""
+    ctx.obj = _State(data_dir if data_dir is not None else default_data_dir())
+
+
+@cli.command()
+@click.argument("chain")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="duckdb",
+    show_default=True,
+    help="duckdb (embedded) or spark (needs the spark extra and Java 17).",
+)
+@click.option("--skip-invalid", is_flag=True, help="Quarantine bad rows instead of failing.")
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where --skip-invalid writes rejected rows (default: DATA_DIR/rejects/…).",
+)
+@json_option
+@click.pass_obj
+def ingest(
+    state: _State,
+    chain: str,
+    paths: tuple[Path, ...],
+    engine: str,
+    skip_invalid: bool,
+    rejects: Path | None,
+    as_json: bool,
+) -> None:
+    """Ingest blockchain-etl exports (files or folders) of CHAIN into the store.
+
+    CHAIN is bitcoin, ethereum or a sibling (bitcoin-cash, litecoin, dogecoin, zcash; EVM
+    chains by name). Re-running on the same data changes nothing.
+    """
+    from counterflow.ingest import ingest as run_ingest
+
+    with _progress(not as_json) as note:
+        report = run_ingest(
+            chain,
+            list(paths),
+            data_dir=state.directory,
+            engine=engine,
+            skip_invalid=skip_invalid,
+            rejects_path=rejects,
+            progress=note,
+        )
+
+    def render(console: Console) -> None:
+        console.print(
+            f"[bold]{report.chain}[/]: read {report.read:,} transfers, stored {report.stored:,}, "
+            f"skipped {report.skipped:,} already stored, rejected {report.rejected:,} "
+            f"({report.rejected_rows:,} rows) in {report.seconds:.2f} s"
+        )
+        console.print(
+            f"new: {report.new_addresses:,} addresses, {report.new_transactions:,} "
+            f"transactions, {report.new_blocks:,} blocks; pending inputs {report.pending_inputs:,}"
+        )
+        if report.rejects_file:
+            console.print(f"rejected rows written to {report.rejects_file}")
+        for warning in report.warnings:
+            console.print(f"[yellow]note:[/] {warning}")
+
+    _emit(report.to_json(), as_json, render)
+
+
+@cli.command()
+@json_option
+@click.pass_obj
+def stats(state: _State, as_json: bool) -> None:
+    """Summarise what the store holds, per chain."""
+    from counterflow.query import store_stats
+
+    document = store_stats(state.directory)
+    _emit(document, as_json, lambda console: _render_stats(console, document))
+
+
+def _render_stats(console: Console, document: dict[str, Any]) -> None:
+    table = Table(title=f"Counterflow store {document['data_dir']}")
+    for column in ("chain", "transfers", "addresses", "transactions", "blocks", "first", "last"):
+        table.add_column(column, justify="right" if column not in ("chain",) else "left")
+    for c in document["chains"]:
+        table.add_row(
+            c["chain"],
+            f"{c['transfers']:,}",
+            f"{c['addresses']:,}",
+            f"{c['transactions']:,}",
+            f"{c['blocks']:,}",
+            f"{c['first_block']} ({c['first_time']})",
+            f"{c['last_block']} ({c['last_time']})",
+        )
+    console.print(table)
+    console.print(f"store size: {document['store_bytes']:,} bytes")
+
+
+@cli.command()
+@click.argument("address")
+@click.option("--chain", help="Chain of the address (default: every chain it fits).")
+@click.option("--top", default=10, show_default=True, help="Counterparties to list.")
+@json_option
+@click.pass_obj
+def address(state: _State, address: str, chain: str | None, top: int, as_json: bool) -> None:
+    """Flows, balance history and counterparties of ADDRESS."""
+    from counterflow.query import address_summary
+
+    document = address_summary(state.directory, address, chain=chain, counterparties=top)
+
+    def render(console: Console) -> None:
+        console.print(f"[bold]{document['address']}[/] on {document['chain']}")
+        first, last = document["first_seen"], document["last_seen"]
+        console.print(
+            f"first seen block {first['block']} ({first['time']}), "
+            f"last seen block {last['block']} ({last['time']})"
+        )
+        flows = Table("asset", "received", "sent", "balance", "in", "out")
+        for f in document["flows"]:
+            flows.add_row(
+                str(f["asset"]),
+                _units(f["received"], f["decimals"]),
+                _units(f["sent"], f["decimals"]),
+                _units(f["balance"], f["decimals"]),
+                str(f["transfers_in"]),
+                str(f["transfers_out"]),
+            )
+        console.print(flows)
+        if document["counterparties"]:
+            parties = Table("counterparty", "direction", "transfers", "amount (native)")
+            for p in document["counterparties"]:
+                parties.add_row(p["address"], p["direction"], str(p["transfers"]), p["amount"])
+            console.print(parties)
+
+    _emit(document, as_json, render)
+
+
+@cli.command()
+@click.argument("txid")
+@click.option("--chain", help="Chain of the transaction (default: every chain it fits).")
+@json_option
+@click.pass_obj
+def tx(state: _State, txid: str, chain: str | None, as_json: bool) -> None:
+    """Every transfer of transaction TXID."""
+    from counterflow.query import transaction_summary
+
+    document = transaction_summary(state.directory, txid, chain=chain)
+
+    def render(console: Console) -> None:
+        console.print(
+            f"[bold]{document['txid']}[/] on {document['chain']}, block {document['block']} "
+            f"position {document['position']} at {document['time']}; fee {document['fee']}"
+        )
+        table = Table("kind", "from", "to", "asset", "amount")
+        for t in document["transfers"]:
+            table.add_row(
+                t["kind"],
+                str(t["from"] or "—"),
+                str(t["to"] or "—"),
+                str(t["asset"]),
+                _units(t["amount"], t["decimals"]),
+            )
+        console.print(table)
+
+    _emit(document, as_json, render)
+
+
+@cli.command()
+@json_option
+@click.pass_obj
+def demo(state: _State, as_json: bool) -> None:
+    """Ingest the bundled real Bitcoin and Ethereum exports and summarise the store."""
+    from counterflow.demo import run_demo
+
+    with _progress(not as_json) as note:
+        document = run_demo(state.directory, progress=note)
+
+    def render(console: Console) -> None:
+        for step in document["ingest"]:
+            console.print(
+                f"ingested {step['chain']}: {step['stored']:,} new transfers "
+                f"({step['read']:,} read, {step['skipped']:,} already stored) "
+                f"in {step['seconds']:.2f} s"
+            )
+        _render_stats(console, document["stats"])
+        top = document["busiest_address"]
+        if top:
+            console.print(
+                f"busiest address: {top['address']} on {top['chain']}, "
+                f"{sum(f['transfers_in'] + f['transfers_out'] for f in top['flows'])} transfers"
+            )
+        console.print(
+            "next: counterflow address ADDRESS, counterflow tx TXID, counterflow stats --json"
+        )
+
+    _emit(document, as_json, render)
+
+
+def _units(value: str | None, decimals: int | None) -> str:
+    """Base units formatted with the asset's decimals, exactly (no floats)."""
+    if value is None:
+        return "—"
+    if not decimals:
+        return value
+    negative = value.startswith("-")
+    digits = value.lstrip("-").rjust(decimals + 1, "0")
+    whole, frac = digits[:-decimals], digits[-decimals:].rstrip("0")
+    return ("-" if negative else "") + f"{int(whole):,}" + (f".{frac}" if frac else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the CLI and map Counterflow errors to exit codes."""
+    try:
+        cli.main(args=argv, prog_name="counterflow", standalone_mode=False)
+    except CounterflowError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
