@@ -30,8 +30,8 @@ def run_demo(directory: DataDirectory, progress: Any = None) -> dict[str, Any]:
         row = reader.rows(
             f"""
             SELECT a.address, count(*) AS n
-            FROM {reader.table('ethereum', 'transfers')} AS f
-            JOIN {reader.table('ethereum', 'addresses')} AS a
+            FROM {reader.table("ethereum", "transfers")} AS f
+            JOIN {reader.table("ethereum", "addresses")} AS a
               ON a.address_id = f.src_id OR a.address_id = f.dst_id
             GROUP BY a.address ORDER BY n DESC, a.address LIMIT 1
             """

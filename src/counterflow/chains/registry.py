@@ -49,9 +49,7 @@ class ChainSpec:
 BITCOIN_MAINNET = UtxoAddressFormat(p2pkh=(b"\x00",), p2sh=(b"\x05",), bech32_hrp="bc")
 BITCOIN_TESTNET = UtxoAddressFormat(p2pkh=(b"\x6f",), p2sh=(b"\xc4",), bech32_hrp="tb")
 BITCOIN_REGTEST = UtxoAddressFormat(p2pkh=(b"\x6f",), p2sh=(b"\xc4",), bech32_hrp="bcrt")
-BITCOIN_CASH = UtxoAddressFormat(
-    p2pkh=(b"\x00",), p2sh=(b"\x05",), cashaddr_prefix="bitcoincash"
-)
+BITCOIN_CASH = UtxoAddressFormat(p2pkh=(b"\x00",), p2sh=(b"\x05",), cashaddr_prefix="bitcoincash")
 LITECOIN = UtxoAddressFormat(p2pkh=(b"\x30",), p2sh=(b"\x32", b"\x05"), bech32_hrp="ltc")
 DOGECOIN = UtxoAddressFormat(p2pkh=(b"\x1e",), p2sh=(b"\x16",))
 ZCASH = UtxoAddressFormat(p2pkh=(b"\x1c\xb8",), p2sh=(b"\x1c\xbd",))
@@ -60,9 +58,7 @@ _SPECS: tuple[ChainSpec, ...] = (
     ChainSpec("bitcoin", "utxo", "BTC", 8, BITCOIN_MAINNET, aliases=("btc",)),
     ChainSpec("bitcoin-testnet", "utxo", "tBTC", 8, BITCOIN_TESTNET, aliases=("testnet",)),
     ChainSpec("bitcoin-regtest", "utxo", "rBTC", 8, BITCOIN_REGTEST, aliases=("regtest",)),
-    ChainSpec(
-        "bitcoin-cash", "utxo", "BCH", 8, BITCOIN_CASH, aliases=("bitcoin_cash", "bch")
-    ),
+    ChainSpec("bitcoin-cash", "utxo", "BCH", 8, BITCOIN_CASH, aliases=("bitcoin_cash", "bch")),
     ChainSpec("litecoin", "utxo", "LTC", 8, LITECOIN, aliases=("ltc",)),
     ChainSpec("dogecoin", "utxo", "DOGE", 8, DOGECOIN, aliases=("doge",)),
     ChainSpec("zcash", "utxo", "ZEC", 8, ZCASH, aliases=("zec",)),

@@ -37,7 +37,6 @@ def _address_check(column: str, *, optional: bool = False) -> Check:
     return Check(column, bad, "not an address (0x + 40 hex digits)")
 
 
-
 def build_legs(engine: Engine) -> None:
     """Create ``legs`` from the raw account exports and the store views.
 
@@ -148,24 +147,30 @@ def _transaction_legs(engine: Engine) -> None:
         "field": "field",
         "reason": "reason",
     }
-    fee = (
-        "CAST(TRY_CAST(gas_used AS DECIMAL(38,0)) * TRY_CAST(price AS DECIMAL(38,0)) "
-        "AS VARCHAR)"
-    )
+    fee = "CAST(TRY_CAST(gas_used AS DECIMAL(38,0)) * TRY_CAST(price AS DECIMAL(38,0)) AS VARCHAR)"
     fee_kind = str(int(TransferKind.FEE))
     native_kind = str(int(TransferKind.NATIVE))
     engine.materialize(
         "tx_legs",
         union_all(
             [
-                f"""SELECT {leg_select(**common, seq="0", kind=fee_kind, src="src",
-                                        amount_text=fee)}
+                f"""SELECT {
+                    leg_select(**common, seq="0", kind=fee_kind, src="src", amount_text=fee)
+                }
                     FROM tx_rows
                     WHERE reason IS NOT NULL
                        OR (gas_used IS NOT NULL AND ltrim(gas_used, '0') <> ''
                            AND ltrim(price, '0') <> '')""",
-                f"""SELECT {leg_select(**common, seq="1", kind=native_kind, src="src",
-                                        dst="dst", amount_text="value_text")}
+                f"""SELECT {
+                    leg_select(
+                        **common,
+                        seq="1",
+                        kind=native_kind,
+                        src="src",
+                        dst="dst",
+                        amount_text="value_text",
+                    )
+                }
                     FROM tx_rows
                     WHERE reason IS NOT NULL
                        OR (coalesce(status, '1') = '1' AND ltrim(value_text, '0') <> ''
@@ -263,15 +268,25 @@ def _token_legs(engine: Engine) -> None:
     engine.materialize(
         "token_legs",
         f"""
-        SELECT {leg_select(
-            _file="t._file", _row="t._row", source="'token_transfers'",
-            block_number="TRY_CAST(t.block_number AS BIGINT)",
-            block_ts="coalesce(TRY_CAST(t.block_timestamp AS BIGINT), bt.ts)",
-            tx_hash="lower(t.transaction_hash)", tx_index="tp.tx_index",
-            seq=f"{TOKEN_SEQ_BASE} + TRY_CAST(t.log_index AS INTEGER)",
-            kind=str(int(TransferKind.TOKEN)), src="t.from_address", dst="t.to_address",
-            asset="t.token_address", amount_text='t."value"', field=field, reason=reason,
-        )}
+        SELECT {
+            leg_select(
+                _file="t._file",
+                _row="t._row",
+                source="'token_transfers'",
+                block_number="TRY_CAST(t.block_number AS BIGINT)",
+                block_ts="coalesce(TRY_CAST(t.block_timestamp AS BIGINT), bt.ts)",
+                tx_hash="lower(t.transaction_hash)",
+                tx_index="tp.tx_index",
+                seq=f"{TOKEN_SEQ_BASE} + TRY_CAST(t.log_index AS INTEGER)",
+                kind=str(int(TransferKind.TOKEN)),
+                src="t.from_address",
+                dst="t.to_address",
+                asset="t.token_address",
+                amount_text='t."value"',
+                field=field,
+                reason=reason,
+            )
+        }
         FROM raw_token_transfers AS t
         LEFT JOIN block_times AS bt ON bt.block_number = TRY_CAST(t.block_number AS BIGINT)
         LEFT JOIN tx_positions AS tp ON tp.tx_hash = lower(t.transaction_hash)

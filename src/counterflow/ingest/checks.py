@@ -73,8 +73,7 @@ def hex_hash(column: str, label: str | None = None, *, prefixed: bool) -> Check:
 def decimal_amount(column: str) -> str:
     """The stored DECIMAL(38,0) of a validated amount text; NULL when it needs > 38 digits."""
     return (
-        f"CASE WHEN length(ltrim({column}, '0')) <= 38 "
-        f"THEN TRY_CAST({column} AS DECIMAL(38,0)) END"
+        f"CASE WHEN length(ltrim({column}, '0')) <= 38 THEN TRY_CAST({column} AS DECIMAL(38,0)) END"
     )
 
 

@@ -1,4 +1,4 @@
-"""blockchain-etl export files: which kind a file is, what columns it must have, and where it is broken.
+"""blockchain-etl export files: their kind, their required columns, and where they are broken.
 
 The data contract is the export schema of bitcoin-etl and ethereum-etl, the format of the public
 BigQuery ``crypto_*`` data sets. Files are JSON lines or CSV, optionally gzip-compressed. A

@@ -31,21 +31,22 @@ import pyarrow as pa
 from counterflow.chains.registry import ChainSpec, address_normalizer, get_chain
 from counterflow.errors import ConfigError, ExportFormatError, InputError, InvalidAddressError
 from counterflow.ingest import account, utxo
-from counterflow.ingest.exports import (
-    SPECS,
-    ExportFile,
-    ExportKind,
-    check_columns,
-    discover,
-    find_broken_lines,
-    without_lines,
-)
 from counterflow.ingest.checks import (
     decimal_amount,
     first_failure,
     overflow_text,
     required,
     unsigned_int,
+)
+from counterflow.ingest.exports import (
+    SPECS,
+    BrokenLine,
+    ExportFile,
+    ExportKind,
+    check_columns,
+    discover,
+    find_broken_lines,
+    without_lines,
 )
 from counterflow.ingest.legs import LEG_COLUMNS, leg_select, union_all
 from counterflow.store.datadir import DataDirectory, PendingCommit
@@ -268,13 +269,13 @@ class _Run:
         self.note("validating addresses")
         self._check_addresses()
 
-    def _locate_broken_files(self) -> list[tuple[ExportFile, Any]]:
-        found = []
+    def _locate_broken_files(self) -> list[tuple[ExportFile, BrokenLine]]:
+        found: list[tuple[ExportFile, BrokenLine]] = []
         for export in self.files:
             found.extend((export, line) for line in find_broken_lines(export))
         return found
 
-    def _quarantine_broken_lines(self, broken: list[tuple[ExportFile, Any]]) -> None:
+    def _quarantine_broken_lines(self, broken: list[tuple[ExportFile, BrokenLine]]) -> None:
         self._scratch = tempfile.TemporaryDirectory(prefix="counterflow-clean-")
         by_file: dict[Path, set[int]] = {}
         for export, line in broken:
@@ -297,13 +298,21 @@ class _Run:
     def _add_block_row_checks(self) -> None:
         """Block rows are checked too, so a bad blocks export cannot slip in unnoticed."""
         field, reason = first_failure(
-            [unsigned_int('"number"', "number"), required("hash"),
-             unsigned_int('"timestamp"', "timestamp")]
+            [
+                unsigned_int('"number"', "number"),
+                required("hash"),
+                unsigned_int('"timestamp"', "timestamp"),
+            ]
         )
         block_checks = leg_select(
-            _file="_file", _row="_row", source="'blocks'",
-            block_number='TRY_CAST("number" AS BIGINT)', kind="0", seq="0",
-            field=field, reason=reason,
+            _file="_file",
+            _row="_row",
+            source="'blocks'",
+            block_number='TRY_CAST("number" AS BIGINT)',
+            kind="0",
+            seq="0",
+            field=field,
+            reason=reason,
         )
         self.engine.materialize(
             "legs_all",
@@ -358,9 +367,7 @@ class _Run:
 
     def _check_addresses(self) -> None:
         """Run the chain's codec on every address that is not provably canonical already."""
-        canonical = (
-            "regexp_matches(a, '^0x[0-9a-f]{40}$')" if not self.spec.is_utxo else "false"
-        )
+        canonical = "regexp_matches(a, '^0x[0-9a-f]{40}$')" if not self.spec.is_utxo else "false"
         rows = self.engine.query(
             f"""
             SELECT DISTINCT a FROM (
@@ -387,13 +394,17 @@ class _Run:
         self.engine.register_arrow(
             "address_map",
             pa.table(
-                {"raw": pa.array(raw, pa.string()), "canonical": pa.array(canon, pa.string()),
-                 "error": pa.array(errors, pa.string())}
+                {
+                    "raw": pa.array(raw, pa.string()),
+                    "canonical": pa.array(canon, pa.string()),
+                    "error": pa.array(errors, pa.string()),
+                }
             ),
         )
         fold = "lower" if not self.spec.is_utxo else ""
         cols = [
-            f"coalesce(m_{c}.canonical, {fold}(l.{c})) AS {c}" if c in ("src", "dst", "asset")
+            f"coalesce(m_{c}.canonical, {fold}(l.{c})) AS {c}"
+            if c in ("src", "dst", "asset")
             else f"l.{c}"
             for c in LEG_COLUMNS
             if c not in ("field", "reason")
@@ -539,9 +550,10 @@ class _Run:
             zip(
                 ("legs_final", "new_addresses", "new_transactions", "new_blocks", "new_coverage"),
                 self.engine.query(
-                    "SELECT (SELECT count(*) FROM legs_final), (SELECT count(*) FROM new_addresses), "
-                    "(SELECT count(*) FROM new_transactions), (SELECT count(*) FROM new_blocks), "
-                    "(SELECT count(*) FROM new_coverage)"
+                    "SELECT (SELECT count(*) FROM legs_final), "
+                    "(SELECT count(*) FROM new_addresses), "
+                    "(SELECT count(*) FROM new_transactions), "
+                    "(SELECT count(*) FROM new_blocks), (SELECT count(*) FROM new_coverage)"
                 )[0],
                 strict=True,
             )
@@ -578,12 +590,8 @@ class _Run:
                 PENDING_INPUTS.name,
                 "SELECT * FROM pending_next ORDER BY block_number, tx_index, seq",
             )
-        new_assets = self._count(
-            f"SELECT count(*) FROM all_assets WHERE asset_id >= {next_asset}"
-        )
-        unknown_order = self._count(
-            "SELECT count(*) FROM legs_final WHERE tx_index IS NULL"
-        )
+        new_assets = self._count(f"SELECT count(*) FROM all_assets WHERE asset_id >= {next_asset}")
+        unknown_order = self._count("SELECT count(*) FROM legs_final WHERE tx_index IS NULL")
         if unknown_order:
             report.warnings.append(
                 f"{unknown_order} transfer(s) whose transaction position is unknown (ingest the "
@@ -610,6 +618,7 @@ class _Run:
             record,
         )
         report.commit = self.commit.commit_id
+
     def _write_table(self, table: str, sql: str) -> None:
         if table not in ALL_TABLES:  # pragma: no cover - programming error
             raise ConfigError(f"unknown table {table}")

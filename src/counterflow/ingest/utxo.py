@@ -98,14 +98,23 @@ def build_legs(engine: Engine) -> None:
     engine.materialize(
         "out_legs",
         f"""
-        SELECT {leg_select(
-            _file="_file", _row="_row", source=f"'{SOURCE}'", block_number="block_number",
-            block_ts="block_ts", tx_hash="tx_hash", tx_index="tx_index",
-            seq=f'{UTXO_OUTPUT_SEQ_BASE} + TRY_CAST(o."index" AS INTEGER)',
-            kind=str(int(TransferKind.OUTPUT)), dst=_holder('o."type"', "o.addresses", "o.script_hex"),
-            amount_text='o."value"', field=f"coalesce(field, {out_field})",
-            reason=f"coalesce(reason, {out_reason})",
-        )}
+        SELECT {
+            leg_select(
+                _file="_file",
+                _row="_row",
+                source=f"'{SOURCE}'",
+                block_number="block_number",
+                block_ts="block_ts",
+                tx_hash="tx_hash",
+                tx_index="tx_index",
+                seq=f'{UTXO_OUTPUT_SEQ_BASE} + TRY_CAST(o."index" AS INTEGER)',
+                kind=str(int(TransferKind.OUTPUT)),
+                dst=_holder('o."type"', "o.addresses", "o.script_hex"),
+                amount_text='o."value"',
+                field=f"coalesce(field, {out_field})",
+                reason=f"coalesce(reason, {out_reason})",
+            )
+        }
         FROM (SELECT *, unnest(outputs) AS o FROM utx_pos) AS x
         """,
     )
@@ -114,12 +123,22 @@ def build_legs(engine: Engine) -> None:
     engine.materialize(
         "coinbase_legs",
         f"""
-        SELECT {leg_select(
-            _file="_file", _row="_row", source=f"'{SOURCE}'", block_number="block_number",
-            block_ts="block_ts", tx_hash="tx_hash", tx_index="tx_index", seq="0",
-            kind=str(int(TransferKind.COINBASE)), amount_text="CAST(total AS VARCHAR)",
-            field=f"coalesce(field, {cb_field})", reason=f"coalesce(reason, {cb_reason})",
-        )}
+        SELECT {
+            leg_select(
+                _file="_file",
+                _row="_row",
+                source=f"'{SOURCE}'",
+                block_number="block_number",
+                block_ts="block_ts",
+                tx_hash="tx_hash",
+                tx_index="tx_index",
+                seq="0",
+                kind=str(int(TransferKind.COINBASE)),
+                amount_text="CAST(total AS VARCHAR)",
+                field=f"coalesce(field, {cb_field})",
+                reason=f"coalesce(reason, {cb_reason})",
+            )
+        }
         FROM (
             SELECT u._file, u._row, u.block_number, u.block_ts, u.tx_hash, u.tx_index,
                    u.field, u.reason,
@@ -176,7 +195,7 @@ def build_legs(engine: Engine) -> None:
     )
     engine.materialize(
         "wanted_outpoints",
-        f"""
+        """
         SELECT DISTINCT prev_hash, prev_vout FROM (
             SELECT prev_hash, prev_vout FROM in_checked
             WHERE bad_reason IS NULL AND (own_holder IS NULL OR own_value IS NULL)
@@ -210,13 +229,25 @@ def build_legs(engine: Engine) -> None:
     )
     input_kind = str(int(TransferKind.INPUT))
     fresh_inputs = f"""
-        SELECT {leg_select(
-            _file="c._file", _row="c._row", source=f"'{SOURCE}'", block_number="c.block_number",
-            block_ts="c.block_ts", tx_hash="c.tx_hash", tx_index="c.tx_index", seq="c.in_index",
-            kind=input_kind, src="coalesce(c.own_holder, k.holder)",
-            amount_text="coalesce(c.own_value, k.amount_text)", prev_hash="c.prev_hash",
-            prev_vout="c.prev_vout", field="c.bad_field", reason="c.bad_reason",
-        )}
+        SELECT {
+        leg_select(
+            _file="c._file",
+            _row="c._row",
+            source=f"'{SOURCE}'",
+            block_number="c.block_number",
+            block_ts="c.block_ts",
+            tx_hash="c.tx_hash",
+            tx_index="c.tx_index",
+            seq="c.in_index",
+            kind=input_kind,
+            src="coalesce(c.own_holder, k.holder)",
+            amount_text="coalesce(c.own_value, k.amount_text)",
+            prev_hash="c.prev_hash",
+            prev_vout="c.prev_vout",
+            field="c.bad_field",
+            reason="c.bad_reason",
+        )
+    }
         FROM in_checked AS c
         LEFT JOIN known_outputs AS k ON k.prev_hash = c.prev_hash AND k.prev_vout = c.prev_vout
         WHERE c.bad_reason IS NOT NULL
@@ -224,12 +255,22 @@ def build_legs(engine: Engine) -> None:
                AND coalesce(c.own_value, k.amount_text) IS NOT NULL)
     """
     retried_inputs = f"""
-        SELECT {leg_select(
-            _file="'pending'", source="'pending'", block_number="p.block_number",
-            block_ts="CAST(epoch(p.block_time) AS BIGINT)", tx_hash="p.tx_hash",
-            tx_index="p.tx_index", seq="p.seq", kind=input_kind, src="k.holder",
-            amount_text="k.amount_text", prev_hash="p.prev_tx_hash", prev_vout="p.prev_vout",
-        )}
+        SELECT {
+        leg_select(
+            _file="'pending'",
+            source="'pending'",
+            block_number="p.block_number",
+            block_ts="CAST(epoch(p.block_time) AS BIGINT)",
+            tx_hash="p.tx_hash",
+            tx_index="p.tx_index",
+            seq="p.seq",
+            kind=input_kind,
+            src="k.holder",
+            amount_text="k.amount_text",
+            prev_hash="p.prev_tx_hash",
+            prev_vout="p.prev_vout",
+        )
+    }
         FROM store_pending AS p
         JOIN known_outputs AS k ON k.prev_hash = p.prev_tx_hash AND k.prev_vout = p.prev_vout
     """
@@ -262,4 +303,3 @@ def build_legs(engine: Engine) -> None:
                           WHERE k.prev_hash = p.prev_tx_hash AND k.prev_vout = p.prev_vout)
         """,
     )
-

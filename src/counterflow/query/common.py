@@ -15,7 +15,7 @@ from counterflow.store.schema import TransferKind
 KIND_NAMES = {int(k): k.name.lower() for k in TransferKind}
 
 
-def amount_text(amount: Decimal | None, raw: str | None = None) -> str | None:
+def amount_text(amount: Decimal | int | None, raw: str | None = None) -> str | None:
     """A base-unit integer as text; the exact overflow text when it did not fit 38 digits."""
     if raw is not None:
         return raw

@@ -56,10 +56,10 @@ def _summary(
         f"""
         SELECT f.block_number, f.block_time, f.kind, f.seq, s.address AS src, d.address AS dst,
                f.asset_id, f.amount, f.amount_raw, p.tx_hash AS prev_tx, f.prev_vout
-        FROM {t(chain, 'transfers')} AS f
-        LEFT JOIN {t(chain, 'addresses')} AS s ON s.address_id = f.src_id
-        LEFT JOIN {t(chain, 'addresses')} AS d ON d.address_id = f.dst_id
-        LEFT JOIN {t(chain, 'transactions')} AS p ON p.tx_id = f.prev_tx_id
+        FROM {t(chain, "transfers")} AS f
+        LEFT JOIN {t(chain, "addresses")} AS s ON s.address_id = f.src_id
+        LEFT JOIN {t(chain, "addresses")} AS d ON d.address_id = f.dst_id
+        LEFT JOIN {t(chain, "transactions")} AS p ON p.tx_id = f.prev_tx_id
         WHERE f.tx_id = ? ORDER BY f.block_number, f.tx_index, f.seq, f.kind
         """,
         [tx_id],

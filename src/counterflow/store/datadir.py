@@ -171,9 +171,7 @@ class DataDirectory:
         if not parts_root.is_dir():
             return
         live = {
-            Path(rel).parts[1]
-            for files in self.manifest(chain).parts.values()
-            for rel in files
+            Path(rel).parts[1] for files in self.manifest(chain).parts.values() for rel in files
         }
         for folder in parts_root.iterdir():
             if folder.name not in live:

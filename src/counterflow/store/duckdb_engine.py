@@ -49,11 +49,15 @@ class DuckDBEngine(Engine):
         *,
         row_numbers: bool,
     ) -> None:
-        selects = [self._scan(path, fmt, header, columns, row_numbers) for path, fmt, header in files]
+        selects = [
+            self._scan(path, fmt, header, columns, row_numbers) for path, fmt, header in files
+        ]
         if not selects:
             cols = ", ".join(f"CAST(NULL AS {t}) AS {_q(c)}" for c, t in columns.items())
-            selects = [f"SELECT {cols}, CAST(NULL AS VARCHAR) AS _file, CAST(NULL AS BIGINT) AS _row "
-                       "WHERE false"]
+            selects = [
+                f"SELECT {cols}, CAST(NULL AS VARCHAR) AS _file, CAST(NULL AS BIGINT) AS _row "
+                "WHERE false"
+            ]
         self.view(name, " UNION ALL ".join(selects))
 
     @staticmethod
@@ -63,9 +67,13 @@ class DuckDBEngine(Engine):
         present = set(header)
         if fmt == "csv":
             # A CSV is read with its own header's columns (all text) and projected to ours.
-            csv_columns = "{" + ", ".join(
-                f"{sql_literal(c)}: {sql_literal(columns.get(c, 'VARCHAR'))}" for c in header
-            ) + "}"
+            csv_columns = (
+                "{"
+                + ", ".join(
+                    f"{sql_literal(c)}: {sql_literal(columns.get(c, 'VARCHAR'))}" for c in header
+                )
+                + "}"
+            )
             source = (
                 f"read_csv({sql_literal(str(path))}, columns = {csv_columns}, header = true, "
                 "delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
@@ -73,9 +81,11 @@ class DuckDBEngine(Engine):
             )
         else:
             wanted = {c: t for c, t in columns.items() if c in present}
-            json_columns = "{" + ", ".join(
-                f"{sql_literal(c)}: {sql_literal(t)}" for c, t in wanted.items()
-            ) + "}"
+            json_columns = (
+                "{"
+                + ", ".join(f"{sql_literal(c)}: {sql_literal(t)}" for c, t in wanted.items())
+                + "}"
+            )
             source = (
                 f"read_json({sql_literal(str(path))}, columns = {json_columns}, "
                 "format = 'newline_delimited')"
@@ -119,7 +129,9 @@ class DuckDBEngine(Engine):
 
     def register_arrow(self, name: str, data: pa.Table) -> None:
         self.con.register(f"_arrow_{name}", data)
-        self._run(f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS SELECT * FROM {_q('_arrow_' + name)}")
+        self._run(
+            f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS SELECT * FROM {_q('_arrow_' + name)}"
+        )
         self.con.unregister(f"_arrow_{name}")
 
     def write_parquet(self, sql: str, folder: Path) -> list[Path]:

@@ -36,10 +36,14 @@ class StoreReader:
                 if files:
                     body = f"SELECT * FROM read_parquet({sql_list(files)})"
                 else:
-                    body = "SELECT " + ", ".join(
-                        f"CAST(NULL AS {c.sql_type}) AS {quote_ident(c.name)}"
-                        for c in table.columns
-                    ) + " WHERE false"
+                    body = (
+                        "SELECT "
+                        + ", ".join(
+                            f"CAST(NULL AS {c.sql_type}) AS {quote_ident(c.name)}"
+                            for c in table.columns
+                        )
+                        + " WHERE false"
+                    )
                 self.con.execute(f"CREATE VIEW {name} AS {body}")
 
     @property

@@ -80,7 +80,9 @@ class SparkEngine(Engine):
     ) -> None:
         from pyspark.sql import functions as F  # noqa: N812
 
-        frames = [self._scan(path, fmt, header, columns, row_numbers) for path, fmt, header in files]
+        frames = [
+            self._scan(path, fmt, header, columns, row_numbers) for path, fmt, header in files
+        ]
         if not frames:
             ddl = ", ".join(f"`{c}` {spark_type(t)}" for c, t in columns.items())
             df = self.spark.createDataFrame([], f"{ddl}, _file STRING, _row BIGINT")
