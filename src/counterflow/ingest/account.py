@@ -71,7 +71,7 @@ def build_legs(engine: Engine) -> None:
     _trace_legs(engine)
     _token_legs(engine)
     _withdrawal_legs(engine)
-    engine.materialize(
+    engine.view(
         "legs",
         union_all(
             [
@@ -150,7 +150,7 @@ def _transaction_legs(engine: Engine) -> None:
     fee = "CAST(TRY_CAST(gas_used AS DECIMAL(38,0)) * TRY_CAST(price AS DECIMAL(38,0)) AS VARCHAR)"
     fee_kind = str(int(TransferKind.FEE))
     native_kind = str(int(TransferKind.NATIVE))
-    engine.materialize(
+    engine.view(
         "tx_legs",
         union_all(
             [
@@ -250,7 +250,7 @@ def _trace_legs(engine: Engine) -> None:
         field="field",
         reason="reason",
     )
-    engine.materialize("trace_legs", f"SELECT {columns} FROM trace_moves")
+    engine.view("trace_legs", f"SELECT {columns} FROM trace_moves")
 
 
 def _token_legs(engine: Engine) -> None:
@@ -265,7 +265,7 @@ def _token_legs(engine: Engine) -> None:
             *amount('t."value"', "value"),
         ]
     )
-    engine.materialize(
+    engine.view(
         "token_legs",
         f"""
         SELECT {
@@ -341,7 +341,7 @@ def _withdrawal_legs(engine: Engine) -> None:
         field="field",
         reason="reason",
     )
-    engine.materialize(
+    engine.view(
         "withdrawal_legs",
         f"""
         SELECT {columns}

@@ -37,10 +37,11 @@ def required(column: str, label: str | None = None) -> Check:
 
 
 def unsigned_int(column: str, label: str | None = None) -> Check:
-    """Block numbers, indexes and timestamps: digits only."""
+    """Block numbers, indexes and timestamps: digits only (a cast is cheaper than a regex)."""
     return Check(
         label or column,
-        f"{column} IS NULL OR NOT regexp_matches({column}, {UINT})",
+        f"{column} IS NULL OR NOT coalesce(TRY_CAST({column} AS BIGINT) >= 0 "
+        f"AND NOT starts_with({column}, '+') AND NOT contains({column}, ' '), false)",
         "missing or not a non-negative integer",
     )
 

@@ -217,9 +217,10 @@ class _Run:
                 # Row numbers cost a pass over the files, so they are computed only now.
                 self._build(precise=True)
                 raise self._first_reject()
-            report.read = self._count(
-                "SELECT count(*) FROM legs WHERE kind > 0 AND source <> 'pending'"
-            )
+            report.read, report.skipped = self.engine.query(
+                "SELECT count(*), count(*) FILTER (WHERE NOT is_new) FROM legs_all "
+                "WHERE kind > 0 AND source <> 'pending'"
+            )[0]
             self._drop_rejected(report)
             self._write(report)
         finally:
@@ -254,11 +255,13 @@ class _Run:
         for kind in _FAMILY_KINDS[self.spec.family]:
             files = [f for f in self.files if f.kind is kind]
             self.engine.read_export(
-                f"raw_{kind.value}",
+                f"raw_{kind.value}_files",
                 [(f.path, f.format, self.headers[f.path]) for f in files],
                 SPECS[(self.spec.family, kind)].columns,
                 row_numbers=precise,
             )
+            # Each export is read from disk once; every later step reads the table.
+            self.engine.materialize(f"raw_{kind.value}", f"SELECT * FROM raw_{kind.value}_files")
         self.note("transforming")
         if self.spec.is_utxo:
             utxo.build_legs(self.engine)
@@ -314,8 +317,8 @@ class _Run:
             field=field,
             reason=reason,
         )
-        self.engine.materialize(
-            "legs_all",
+        self.engine.view(
+            "legs_checked_rows",
             union_all(
                 [
                     "SELECT * FROM legs",
@@ -353,17 +356,19 @@ class _Run:
                               WHERE c.source = b.source AND c.block_number = b.block_number)
             """,
         )
+        # All legs are computed once, each marked new or not; counts and later steps scan it.
         self.engine.materialize(
-            "legs_new",
+            "legs_all",
             """
-            SELECT l.* FROM legs_all AS l
-            WHERE l.source = 'pending'
-               OR (l.reason IS NOT NULL AND l.block_number IS NULL)
-               OR EXISTS (SELECT 1 FROM new_coverage AS n
-                          WHERE n.source = l.source AND n.block_number = l.block_number
-                            AND n.first_file = l._file)
+            SELECT l.*, (l.source = 'pending'
+                         OR (l.reason IS NOT NULL AND l.block_number IS NULL)
+                         OR n.source IS NOT NULL) AS is_new
+            FROM legs_checked_rows AS l
+            LEFT JOIN new_coverage AS n
+              ON n.source = l.source AND n.block_number = l.block_number AND n.first_file = l._file
             """,
         )
+        self.engine.view("legs_new", "SELECT * FROM legs_all WHERE is_new")
 
     def _check_addresses(self) -> None:
         """Run the chain's codec on every address that is not provably canonical already."""
@@ -409,7 +414,7 @@ class _Run:
             for c in LEG_COLUMNS
             if c not in ("field", "reason")
         ]
-        self.engine.materialize(
+        self.engine.view(
             "legs_checked",
             f"""
             SELECT {", ".join(cols)},
@@ -461,12 +466,6 @@ class _Run:
             WHERE l.kind > 0 AND NOT EXISTS (
                 SELECT 1 FROM rejected_rows AS r WHERE r._file = l._file AND r._row = l._row)
             """,
-        )
-        report.skipped = max(
-            0,
-            report.read
-            - report.rejected
-            - self._count("SELECT count(*) FROM legs_final WHERE source <> 'pending'"),
         )
 
     def _write(self, report: IngestReport) -> None:
@@ -541,7 +540,6 @@ class _Run:
             LEFT JOIN all_addresses AS d ON d.address = l.dst
             LEFT JOIN all_assets AS a ON a.contract = l.asset
             LEFT JOIN all_transactions AS p ON p.tx_hash = l.prev_hash
-            ORDER BY l.block_number, l.tx_index, l.seq, l.kind
         """
         self._prepare_blocks()
         if self.spec.is_utxo:

@@ -274,7 +274,7 @@ def build_legs(engine: Engine) -> None:
         FROM store_pending AS p
         JOIN known_outputs AS k ON k.prev_hash = p.prev_tx_hash AND k.prev_vout = p.prev_vout
     """
-    engine.materialize(
+    engine.view(
         "legs",
         union_all(
             [
