@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,19 +9,6 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DATA = REPO_ROOT / "src" / "counterflow" / "demo_data"
 SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
-
-Snapshot = dict[str, bytes | None]
-
-
-def tree_snapshot(root: Path) -> Snapshot:
-    """Every path under ``root`` (relative), mapped to its bytes (None for a folder)."""
-    if not root.exists():
-        return {}
-    return {
-        str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
-        for p in sorted(root.rglob("*"))
-    }
-
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
@@ -42,9 +28,3 @@ def demo_data() -> Path:
 def data_dir(tmp_path: Path) -> Path:
     """A data directory path that does not exist yet."""
     return tmp_path / "data"
-
-
-@pytest.fixture
-def snapshot() -> Callable[[Path], Snapshot]:
-    """``snapshot(root)``: the paths and bytes of everything under ``root``, for equality."""
-    return tree_snapshot
