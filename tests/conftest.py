@@ -10,6 +10,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_DATA = REPO_ROOT / "src" / "counterflow" / "demo_data"
 SHARED_DATA = REPO_ROOT / ".." / "shared" / "data"
 
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The read-only reference data beside the repository; skips the test when absent."""

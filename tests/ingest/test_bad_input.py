@@ -1,4 +1,4 @@
-"""Bad input to ``ingest``: each case fails with a precise, located error and leaves the store alone.
+"""Bad input to ``ingest``: a precise, located error, and a store left exactly as it was.
 
 Bad files are made in tmp_path from real rows (the bundled Bitcoin export) or from rows in
 ethereum-etl's token_transfers CSV layout. Every failing ingest runs against a store that already
@@ -313,7 +313,9 @@ def test_skip_invalid_quarantines_bad_row(
     case = make(tmp_path)
     before = transfer_count(store, case.chain)
     rejects = tmp_path / "rejects.jsonl"
-    report = ingest(case.chain, [case.path], data_dir=store, skip_invalid=True, rejects_path=rejects)
+    report = ingest(
+        case.chain, [case.path], data_dir=store, skip_invalid=True, rejects_path=rejects
+    )
     assert report.stored == case.good_transfers
     assert report.rejected_rows == 1
     assert report.rejects_file == str(rejects)

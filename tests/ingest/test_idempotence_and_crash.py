@@ -1,4 +1,4 @@
-"""Re-running an ingest changes nothing, new block ranges append, and a killed ingest is harmless."""
+"""Re-running an ingest changes nothing, new ranges append, a killed ingest is harmless."""
 
 from __future__ import annotations
 

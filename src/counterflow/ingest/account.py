@@ -17,10 +17,13 @@ it must be for blocks before Byzantium, which have no status).
 from __future__ import annotations
 
 from counterflow.ingest.checks import (
+    HEX40,
+    HEX64,
     Check,
     amount,
     first_failure,
     hex_hash,
+    row_matches,
     unsigned_int,
 )
 from counterflow.ingest.legs import leg_select, union_all
@@ -31,10 +34,11 @@ _HEX_ADDRESS = "'^0x[0-9a-fA-F]{40}$'"
 
 
 def _address_check(column: str, *, optional: bool = False) -> Check:
+    """``column`` may be qualified (``t.from_address``); the field reported is the bare name."""
     bad = f"NOT regexp_matches({column}, {_HEX_ADDRESS})"
     if not optional:
         bad = f"{column} IS NULL OR {bad}"
-    return Check(column, bad, "not an address (0x + 40 hex digits)")
+    return Check(column.rsplit(".", 1)[-1], bad, "not an address (0x + 40 hex digits)")
 
 
 def build_legs(engine: Engine) -> None:
@@ -108,7 +112,21 @@ def _transaction_legs(engine: Engine) -> None:
                 "gas_used IS NOT NULL AND (price IS NULL OR NOT regexp_matches(price, '^[0-9]+$'))",
                 "missing or not a non-negative integer (needed for the fee)",
             ),
-        ]
+        ],
+        fast_ok=row_matches(
+            [
+                "hash",
+                "block_number",
+                "transaction_index",
+                "from_address",
+                "coalesce(to_address, '-')",
+                '"value"',
+                "coalesce(status, '1')",
+                "coalesce(gas_used, '0')",
+                "coalesce(price, '0')",
+            ],
+            f"^{HEX64},[0-9]{{1,18}},[0-9]{{1,9}},{HEX40},(-|{HEX40}),[0-9]+,[01],[0-9]+,[0-9]+$",
+        ),
     )
     engine.materialize(
         "tx_rows",
@@ -263,7 +281,19 @@ def _token_legs(engine: Engine) -> None:
             unsigned_int("t.log_index", "log_index"),
             unsigned_int("t.block_number", "block_number"),
             *amount('t."value"', "value"),
-        ]
+        ],
+        fast_ok=row_matches(
+            [
+                "t.token_address",
+                "t.from_address",
+                "t.to_address",
+                "t.transaction_hash",
+                "t.log_index",
+                "t.block_number",
+                't."value"',
+            ],
+            f"^{HEX40},{HEX40},{HEX40},{HEX64},[0-9]{{1,9}},[0-9]{{1,18}},[0-9]+$",
+        ),
     )
     engine.view(
         "token_legs",

@@ -23,13 +23,28 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def first_failure(checks: list[Check]) -> tuple[str, str]:
-    """SQL for (field, reason) of the first failing check, both NULL when all pass."""
+def first_failure(checks: list[Check], fast_ok: str | None = None) -> tuple[str, str]:
+    """SQL for (field, reason) of the first failing check, both NULL when all pass.
+
+    ``fast_ok``, when given, is a cheap predicate that implies every check passes (typically
+    one regular expression over the row's fields joined by commas); rows it accepts skip the
+    checks one by one, rows it does not are examined in full.
+    """
     if not checks:
         return "CAST(NULL AS VARCHAR)", "CAST(NULL AS VARCHAR)"
+    skip = f"WHEN {fast_ok} THEN NULL " if fast_ok else ""
     field = " ".join(f"WHEN {c.bad_when} THEN {_lit(c.field)}" for c in checks)
     reason = " ".join(f"WHEN {c.bad_when} THEN {_lit(c.message)}" for c in checks)
-    return f"CASE {field} END", f"CASE {reason} END"
+    return f"CASE {skip}{field} END", f"CASE {skip}{reason} END"
+
+
+def row_matches(columns: list[str], pattern: str) -> str:
+    """A fast-path predicate: the row's fields, comma-joined, match ``pattern`` in one pass."""
+    return f"coalesce(regexp_matches(concat_ws(',', {', '.join(columns)}), '{pattern}'), false)"
+
+
+HEX40 = "0x[0-9a-fA-F]{40}"
+HEX64 = "0x[0-9a-fA-F]{64}"
 
 
 def required(column: str, label: str | None = None) -> Check:

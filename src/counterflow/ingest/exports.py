@@ -330,10 +330,12 @@ def check_columns(export: ExportFile, spec: ExportSpec) -> list[str] | None:
         return None
     missing = sorted(spec.required - set(columns))
     if missing:
+        # A CSV header is not a data row; a JSON file's first line is.
+        where = "header" if export.format == "csv" else "first record"
         raise ExportFormatError(
             str(export.path),
-            f"not a {spec.kind} export: missing column(s) {', '.join(missing)}",
-            row=1,
+            f"not a {spec.kind} export: {where} missing column(s) {', '.join(missing)}",
+            row=None if export.format == "csv" else 1,
             field=missing[0],
         )
     return columns

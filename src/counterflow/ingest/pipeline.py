@@ -205,6 +205,8 @@ class _Run:
         self.note = note
         self.rejects: list[_Reject] = []
         self._original: dict[str, str] = {}
+        self._dropped: dict[str, list[int]] = {}  # cleaned copy -> rows left out, sorted
+        self._address_map_empty = False
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
     # -- orchestration --------------------------------------------------------------------
@@ -292,6 +294,7 @@ class _Run:
                 clean = without_lines(export, by_file[export.path], target)
                 self.headers[clean.path] = self.headers[export.path]
                 self._original[str(clean.path)] = str(export.path)
+                self._dropped[str(clean.path)] = sorted(by_file[export.path])
                 cleaned.append(clean)
             else:
                 cleaned.append(export)
@@ -342,14 +345,15 @@ class _Run:
         self.engine.materialize(
             "batch_coverage",
             f"""
-            SELECT b.source, b.block_number, min(b._file) AS first_file
+            SELECT b.source, b.block_number, min(b._file) AS first_file,
+                   count(DISTINCT b._file) AS files
             FROM ({sources}) AS b
             WHERE b.block_number IS NOT NULL
             GROUP BY b.source, b.block_number
             """,
         )
         self.engine.materialize(
-            "new_coverage",
+            "batch_new_coverage",
             """
             SELECT b.* FROM batch_coverage AS b
             WHERE NOT EXISTS (SELECT 1 FROM store_coverage AS c
@@ -357,17 +361,29 @@ class _Run:
             """,
         )
         # All legs are computed once, each marked new or not; counts and later steps scan it.
-        self.engine.materialize(
-            "legs_all",
-            """
-            SELECT l.*, (l.source = 'pending'
-                         OR (l.reason IS NOT NULL AND l.block_number IS NULL)
-                         OR n.source IS NOT NULL) AS is_new
-            FROM legs_checked_rows AS l
-            LEFT JOIN new_coverage AS n
-              ON n.source = l.source AND n.block_number = l.block_number AND n.first_file = l._file
-            """,
-        )
+        # The join with the coverage is skipped when it cannot drop anything (a first ingest
+        # of files that do not overlap), and the file is compared only when files overlap.
+        duplicated, stored = self.engine.query(
+            "SELECT (SELECT count(*) FROM batch_coverage WHERE files > 1), "
+            "(SELECT count(*) FROM store_coverage)"
+        )[0]
+        if not duplicated and not stored:
+            self.engine.materialize(
+                "legs_all", "SELECT l.*, true AS is_new FROM legs_checked_rows AS l"
+            )
+        else:
+            same_file = " AND n.first_file = l._file" if duplicated else ""
+            self.engine.materialize(
+                "legs_all",
+                f"""
+                SELECT l.*, (l.source = 'pending'
+                             OR (l.reason IS NOT NULL AND l.block_number IS NULL)
+                             OR n.source IS NOT NULL) AS is_new
+                FROM legs_checked_rows AS l
+                LEFT JOIN batch_new_coverage AS n
+                  ON n.source = l.source AND n.block_number = l.block_number{same_file}
+                """,
+            )
         self.engine.view("legs_new", "SELECT * FROM legs_all WHERE is_new")
 
     def _check_addresses(self) -> None:
@@ -406,11 +422,18 @@ class _Run:
                 }
             ),
         )
-        fold = "lower" if not self.spec.is_utxo else ""
+        self._address_map_empty = not raw
+        if self._address_map_empty:
+            # Every address is canonical already (the usual case for lowercase EVM exports).
+            self.engine.view("legs_checked", f"SELECT {', '.join(LEG_COLUMNS)} FROM legs_new")
+            return
+        src_field, dst_field = (
+            ("inputs.addresses", "outputs.addresses")
+            if self.spec.is_utxo
+            else ("from_address", "to_address")
+        )
         cols = [
-            f"coalesce(m_{c}.canonical, {fold}(l.{c})) AS {c}"
-            if c in ("src", "dst", "asset")
-            else f"l.{c}"
+            f"coalesce(m_{c}.canonical, l.{c}) AS {c}" if c in ("src", "dst", "asset") else f"l.{c}"
             for c in LEG_COLUMNS
             if c not in ("field", "reason")
         ]
@@ -419,8 +442,9 @@ class _Run:
             f"""
             SELECT {", ".join(cols)},
                    CASE WHEN l.reason IS NOT NULL THEN l.field
-                        WHEN coalesce(m_src.error, m_dst.error, m_asset.error) IS NOT NULL
-                        THEN 'address' END AS field,
+                        WHEN m_src.error IS NOT NULL THEN '{src_field}'
+                        WHEN m_dst.error IS NOT NULL THEN '{dst_field}'
+                        WHEN m_asset.error IS NOT NULL THEN 'token_address' END AS field,
                    coalesce(l.reason, m_src.error, m_dst.error, m_asset.error) AS reason
             FROM legs_new AS l
             LEFT JOIN address_map AS m_src ON m_src.raw = l.src
@@ -437,36 +461,100 @@ class _Run:
         if not rows:  # pragma: no cover - the fast pass found one, the precise pass must too
             return ExportFormatError("(batch)", "a row failed validation")
         path, row, fld, reason = rows[0]
-        return ExportFormatError(self._display(path), reason, row=row, field=fld)
+        return ExportFormatError(
+            self._display(path), reason, row=self._original_row(path, row), field=fld
+        )
 
     def _display(self, path: str) -> str:
         return self._original.get(path, path)
 
+    def _original_row(self, path: str, row: int | None) -> int | None:
+        """A row of a cleaned copy as the row of the file the user gave."""
+        if row is None:
+            return None
+        for dropped in self._dropped.get(path, []):
+            if dropped <= row:
+                row += 1
+            else:
+                break
+        return row
+
     def _drop_rejected(self, report: IngestReport) -> None:
+        """Drop rejected rows, and hold back the rest of each (export, block) they belong to.
+
+        A block is only ever stored whole: if one row of it is rejected, its other rows are
+        held back too and the block is not marked covered, so that re-ingesting a corrected
+        file stores the complete block exactly once.
+        """
+        if self._address_map_empty and not self._count(
+            "SELECT count(*) FROM legs_checked WHERE reason IS NOT NULL"
+        ):
+            self.engine.view("new_coverage", "SELECT * FROM batch_new_coverage")
+            report.rejected_rows = len(self.rejects)
+            # Nothing to drop and nothing to rewrite: later steps scan the leg table directly.
+            self.engine.view("legs_final", "SELECT * FROM legs_checked WHERE kind > 0")
+            return
         self.engine.materialize(
             "rejected_rows",
             """
-            SELECT _file, _row, min(field) AS field, min(reason) AS reason
+            SELECT _file, _row, min(coalesce(field, '') || '|' || reason) AS detail
             FROM legs_checked WHERE reason IS NOT NULL GROUP BY _file, _row
             """,
         )
-        for path, row, fld, reason in self.engine.query(
-            "SELECT _file, _row, field, reason FROM rejected_rows ORDER BY _file, _row"
-        ):
-            self.rejects.append(_Reject(self._display(path), row, fld, reason))
-        report.rejected_rows = len(self.rejects)
-        report.rejected = self._count(
-            """SELECT count(*) FROM legs_checked AS l WHERE l.kind > 0 AND EXISTS (
-                   SELECT 1 FROM rejected_rows AS r WHERE r._file = l._file AND r._row = l._row)"""
+        self.engine.materialize(
+            "held_blocks",
+            """
+            SELECT DISTINCT l.source, l.block_number FROM legs_checked AS l
+            WHERE l.block_number IS NOT NULL AND l.source <> 'pending' AND EXISTS (
+                SELECT 1 FROM rejected_rows AS r WHERE r._file = l._file AND r._row = l._row)
+            """,
         )
+        self.engine.view(
+            "new_coverage",
+            """
+            SELECT n.* FROM batch_new_coverage AS n WHERE NOT EXISTS (
+                SELECT 1 FROM held_blocks AS h
+                WHERE h.source = n.source AND h.block_number = n.block_number)
+            """,
+        )
+        for path, row, detail in self.engine.query(
+            "SELECT _file, _row, detail FROM rejected_rows ORDER BY _file, _row"
+        ):
+            fld, _, reason = detail.partition("|")
+            self.rejects.append(
+                _Reject(self._display(path), self._original_row(path, row), fld or None, reason)
+            )
+        held_back = """
+            SELECT DISTINCT l._file, l._row, l.block_number FROM legs_checked AS l
+            JOIN held_blocks AS h ON h.source = l.source AND h.block_number = l.block_number
+            WHERE NOT EXISTS (
+                SELECT 1 FROM rejected_rows AS r WHERE r._file = l._file AND r._row = l._row)
+        """
+        for path, row, block in self.engine.query(f"{held_back} ORDER BY 1, 2"):
+            self.rejects.append(
+                _Reject(
+                    self._display(path),
+                    self._original_row(path, row),
+                    None,
+                    f"held back: another row of block {block} in this export was rejected; "
+                    "re-ingest the corrected file to store the whole block",
+                )
+            )
+        report.rejected_rows = len(self.rejects)
         self.engine.materialize(
             "legs_final",
             """
             SELECT l.* FROM legs_checked AS l
-            WHERE l.kind > 0 AND NOT EXISTS (
-                SELECT 1 FROM rejected_rows AS r WHERE r._file = l._file AND r._row = l._row)
+            WHERE l.kind > 0
+              AND NOT EXISTS (SELECT 1 FROM rejected_rows AS r
+                              WHERE r._file = l._file AND r._row = l._row)
+              AND NOT EXISTS (SELECT 1 FROM held_blocks AS h
+                              WHERE h.source = l.source AND h.block_number = l.block_number)
             """,
         )
+        report.rejected = self._count(
+            "SELECT count(*) FROM legs_checked WHERE kind > 0"
+        ) - self._count("SELECT count(*) FROM legs_final")
 
     def _write(self, report: IngestReport) -> None:
         eng = self.engine
@@ -526,6 +614,12 @@ class _Run:
             "UNION ALL SELECT tx_id, tx_hash FROM new_transactions",
         )
         self.note("writing transfers")
+        # Only UTXO inputs name the transaction they spend from.
+        prev_id, prev_join = (
+            ("p.tx_id", "LEFT JOIN all_transactions AS p ON p.tx_hash = l.prev_hash")
+            if self.spec.is_utxo
+            else ("CAST(NULL AS BIGINT)", "")
+        )
         transfers_sql = f"""
             SELECT l.block_number, l.tx_index, l.seq, CAST(l.kind AS TINYINT) AS kind,
                    t.tx_id, s.address_id AS src_id, d.address_id AS dst_id,
@@ -533,13 +627,13 @@ class _Run:
                    {decimal_amount("l.amount_text")} AS amount,
                    {overflow_text("l.amount_text")} AS amount_raw,
                    to_timestamp(l.block_ts) AS block_time,
-                   p.tx_id AS prev_tx_id, l.prev_vout
+                   {prev_id} AS prev_tx_id, l.prev_vout
             FROM legs_final AS l
             LEFT JOIN all_transactions AS t ON t.tx_hash = l.tx_hash
             LEFT JOIN all_addresses AS s ON s.address = l.src
             LEFT JOIN all_addresses AS d ON d.address = l.dst
             LEFT JOIN all_assets AS a ON a.contract = l.asset
-            LEFT JOIN all_transactions AS p ON p.tx_hash = l.prev_hash
+            {prev_join}
         """
         self._prepare_blocks()
         if self.spec.is_utxo:
@@ -691,8 +785,6 @@ class _Run:
                       SELECT 1 FROM new_coverage AS n
                       WHERE n.source = 'transactions' AND n.block_number = p.block_number
                         AND n.first_file = p._file))
-              AND NOT EXISTS (SELECT 1 FROM rejected_rows AS r
-                              WHERE r._file = p._file AND r._row = p._row)
             """,
         )
 
@@ -711,8 +803,8 @@ class _Run:
         if rejects_path is not None:
             target = Path(rejects_path)
         else:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            target = self.commit.directory.rejects_dir / f"{self.spec.name}-{stamp}.jsonl"
+            name = f"{self.spec.name}-{self.commit.commit_id}.jsonl"
+            target = self.commit.directory.rejects_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "w", encoding="utf-8") as fh:
             for reject in self.rejects:
