@@ -167,17 +167,18 @@ def stats(state: _State, as_json: bool) -> None:
 
 def _render_stats(console: Console, document: dict[str, Any]) -> None:
     table = Table(title=f"Counterflow store {document['data_dir']}")
-    for column in ("chain", "transfers", "addresses", "transactions", "blocks", "first", "last"):
-        table.add_column(column, justify="right" if column not in ("chain",) else "left")
+    for column in ("chain", "transfers", "addresses", "txs", "blocks", "block range", "dates"):
+        table.add_column(column, justify="left" if column == "chain" else "right")
     for c in document["chains"]:
+        first, last = (c["first_time"] or "")[:10], (c["last_time"] or "")[:10]
         table.add_row(
             c["chain"],
             f"{c['transfers']:,}",
             f"{c['addresses']:,}",
             f"{c['transactions']:,}",
             f"{c['blocks']:,}",
-            f"{c['first_block']} ({c['first_time']})",
-            f"{c['last_block']} ({c['last_time']})",
+            f"{c['first_block']}–{c['last_block']}",
+            first if first == last else f"{first}…{last}",
         )
     console.print(table)
     console.print(f"store size: {document['store_bytes']:,} bytes")
