@@ -168,9 +168,13 @@ def test_ingest_skip_invalid_with_rejects_file(
     code, out, err = run(capsys, *base, "--skip-invalid", "--rejects", str(rejects))
     assert code == 0 and err == ""
     assert f"rejected rows written to {rejects}" in out
-    [reject] = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
-    assert (reject["file"], reject["row"]) == (str(export), 3)
-    good = [r for i, r in enumerate(BTC) if i != 2]
+    rejected = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert [(r["file"], r["row"]) for r in rejected] == [(str(export), n) for n in (2, 3, 4)]
+    assert "malformed JSON" in rejected[1]["reason"]
+    # The rows beside the malformed one hold their block back, so a fix re-ingests it whole.
+    held_block = BTC[2]["block_number"]
+    assert all(r["reason"].startswith("held back") for r in (rejected[0], rejected[2]))
+    good = [r for r in BTC if r["block_number"] != held_block]
     stats = run_json(capsys, "--data-dir", str(data_dir), "stats", "--json")
     assert stats["transfers"] == sum(btc_legs(r) for r in good)
 

@@ -40,6 +40,8 @@ class ChainSpec:
     utxo_format: UtxoAddressFormat | None = None
     evm_chain_id: int | None = None
     aliases: tuple[str, ...] = field(default=())
+    #: Whether blockchain-etl exports of this chain can be ingested (Tron's are not yet).
+    ingestible: bool = True
 
     @property
     def is_utxo(self) -> bool:
@@ -70,7 +72,7 @@ _SPECS: tuple[ChainSpec, ...] = (
     ChainSpec("optimism", "account", "ETH", 18, evm_chain_id=10),
     ChainSpec("base", "account", "ETH", 18, evm_chain_id=8453),
     ChainSpec("avalanche", "account", "AVAX", 18, evm_chain_id=43114),
-    ChainSpec("tron", "account", "TRX", 6, aliases=("trx",)),
+    ChainSpec("tron", "account", "TRX", 6, aliases=("trx",), ingestible=False),
 )
 
 CHAINS: dict[str, ChainSpec] = {spec.name: spec for spec in _SPECS}

@@ -294,27 +294,42 @@ def open_text(path: Path) -> IO[str]:
     return open(path, encoding="utf-8", newline="")
 
 
-def header_columns(export: ExportFile) -> list[str] | None:
-    """Column names of a file from its first line; None for an empty file.
+#: How far a JSON file is searched for its first well-formed record.
+_SNIFF_LINES = 1000
 
-    Raises :class:`ExportFormatError` if even the first line cannot be read.
+
+def header_columns(export: ExportFile) -> list[str] | None:
+    """Column names of a file: its CSV header, or the keys of its first well-formed JSON record.
+
+    Returns None for an empty file. A malformed JSON line before the first good record is left
+    for the read to report (or, with --skip-invalid, to quarantine) at its own row.
     """
     try:
         with open_text(export.path) as fh:
-            first = fh.readline()
+            if export.format == "csv":
+                first = fh.readline()
+                return next(csv.reader([first])) if first.strip() else None
+            for row, line in enumerate(fh, start=1):
+                if row > _SNIFF_LINES:
+                    break
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    return list(record)
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise ExportFormatError(str(export.path), f"cannot read file: {exc}", row=1) from exc
-    if not first.strip():
+    broken = next(find_broken_lines(export, limit=1), None)
+    if broken is None:
         return None
-    if export.format == "csv":
-        return next(csv.reader([first]))
-    try:
-        record = json.loads(first)
-    except ValueError as exc:
-        raise ExportFormatError(str(export.path), f"malformed JSON: {exc}", row=1) from exc
-    if not isinstance(record, dict):
-        raise ExportFormatError(str(export.path), "a JSON line must be an object", row=1)
-    return list(record)
+    raise ExportFormatError(
+        str(export.path),
+        f"no readable JSON record in its first lines: {broken.reason}",
+        row=broken.row,
+    )
 
 
 def check_columns(export: ExportFile, spec: ExportSpec) -> list[str] | None:

@@ -148,6 +148,10 @@ def ingest(
     """
     started = time.perf_counter()
     spec = get_chain(chain)
+    if not spec.ingestible:
+        raise ConfigError(
+            f"{spec.name} exports cannot be ingested yet; its addresses can be validated"
+        )
     directory = data_dir if isinstance(data_dir, DataDirectory) else DataDirectory(data_dir)
     note = progress or (lambda _stage: None)
     note("discovering files")
@@ -173,8 +177,9 @@ def ingest(
     )
     if discovery.ignored:
         report.warnings.append(
-            f"{len(discovery.ignored)} file(s) not read: logs, contracts and geth_traces "
-            "exports carry no value movement beyond the token_transfers and traces exports"
+            f"{len(discovery.ignored)} file(s) not read (listed in ignored_files): logs, "
+            "contracts and geth_traces exports add no value movement to token_transfers and "
+            "traces, and other files in the folders are not exports"
         )
     with directory.writer(spec.name) as commit, open_engine(engine) as eng:
         run = _Run(spec, eng, commit, files, headers, skip_invalid, note)
@@ -206,6 +211,9 @@ class _Run:
         self.rejects: list[_Reject] = []
         self._original: dict[str, str] = {}
         self._dropped: dict[str, list[int]] = {}  # cleaned copy -> rows left out, sorted
+        # Rows of cleaned copies next to a quarantined line: their blocks are held back, since
+        # the malformed line most likely belonged to one of them (exports are in block order).
+        self._neighbours: set[tuple[str, int]] = set()
         self._address_map_empty = False
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
 
@@ -294,7 +302,13 @@ class _Run:
                 clean = without_lines(export, by_file[export.path], target)
                 self.headers[clean.path] = self.headers[export.path]
                 self._original[str(clean.path)] = str(export.path)
-                self._dropped[str(clean.path)] = sorted(by_file[export.path])
+                dropped = sorted(by_file[export.path])
+                self._dropped[str(clean.path)] = dropped
+                for row in dropped:
+                    before = (row - 1) - sum(1 for d in dropped if d <= row - 1)
+                    for neighbour in (before, before + 1):
+                        if neighbour >= 1:
+                            self._neighbours.add((str(clean.path), neighbour))
                 cleaned.append(clean)
             else:
                 cleaned.append(export)
@@ -486,8 +500,10 @@ class _Run:
         held back too and the block is not marked covered, so that re-ingesting a corrected
         file stores the complete block exactly once.
         """
-        if self._address_map_empty and not self._count(
-            "SELECT count(*) FROM legs_checked WHERE reason IS NOT NULL"
+        if (
+            self._address_map_empty
+            and not self._neighbours
+            and not self._count("SELECT count(*) FROM legs_checked WHERE reason IS NOT NULL")
         ):
             self.engine.view("new_coverage", "SELECT * FROM batch_new_coverage")
             report.rejected_rows = len(self.rejects)
@@ -501,12 +517,24 @@ class _Run:
             FROM legs_checked WHERE reason IS NOT NULL GROUP BY _file, _row
             """,
         )
+        self.engine.register_arrow(
+            "broken_neighbours",
+            pa.table(
+                {
+                    "_file": pa.array([f for f, _ in sorted(self._neighbours)], pa.string()),
+                    "_row": pa.array([r for _, r in sorted(self._neighbours)], pa.int64()),
+                }
+            ),
+        )
         self.engine.materialize(
             "held_blocks",
             """
             SELECT DISTINCT l.source, l.block_number FROM legs_checked AS l
-            WHERE l.block_number IS NOT NULL AND l.source <> 'pending' AND EXISTS (
-                SELECT 1 FROM rejected_rows AS r WHERE r._file = l._file AND r._row = l._row)
+            WHERE l.block_number IS NOT NULL AND l.source <> 'pending' AND (
+                EXISTS (SELECT 1 FROM rejected_rows AS r
+                        WHERE r._file = l._file AND r._row = l._row)
+                OR EXISTS (SELECT 1 FROM broken_neighbours AS b
+                           WHERE b._file = l._file AND b._row = l._row))
             """,
         )
         self.engine.view(
@@ -536,8 +564,9 @@ class _Run:
                     self._display(path),
                     self._original_row(path, row),
                     None,
-                    f"held back: another row of block {block} in this export was rejected; "
-                    "re-ingest the corrected file to store the whole block",
+                    f"held back: another row of block {block} in this export was rejected "
+                    "(or a malformed line next to it); re-ingest the corrected file to store "
+                    "the whole block",
                 )
             )
         report.rejected_rows = len(self.rejects)
@@ -807,6 +836,6 @@ class _Run:
             target = self.commit.directory.rejects_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "w", encoding="utf-8") as fh:
-            for reject in self.rejects:
+            for reject in sorted(self.rejects, key=lambda r: (r.file, r.row or 0)):
                 fh.write(json.dumps(asdict(reject), sort_keys=True) + "\n")
         return target

@@ -150,7 +150,8 @@ class SparkEngine(Engine):
 
     def register_arrow(self, name: str, data: pa.Table) -> None:
         def run() -> None:
-            ddl = ", ".join(f"`{f.name}` STRING" for f in data.schema)
+            types = {pa.string(): "STRING", pa.int64(): "BIGINT", pa.int32(): "INT"}
+            ddl = ", ".join(f"`{f.name}` {types.get(f.type, 'STRING')}" for f in data.schema)
             df = self.spark.createDataFrame(data.to_pylist() or [], ddl)
             df.createOrReplaceTempView(name)
 
