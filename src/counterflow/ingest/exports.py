@@ -154,6 +154,8 @@ SPECS: dict[tuple[str, ExportKind], ExportSpec] = {
             "error",
             "status",
             "block_timestamp",
+            "reward_type",
+            "trace_id",
         ),
         frozenset(
             {

@@ -84,6 +84,22 @@ _COVERAGE_SOURCES: dict[ExportKind, str] = {
     ExportKind.TRACES: "block_number",
 }
 
+#: The natural key of a row of each export: rows repeated across the files of one run (a JSON
+#: and a CSV copy, overlapping shards) are read once.
+_ROW_KEYS: dict[tuple[str, ExportKind], str] = {
+    ("utxo", ExportKind.BLOCKS): '"number"',
+    ("utxo", ExportKind.TRANSACTIONS): "lower(hash), block_number",
+    ("account", ExportKind.BLOCKS): '"number"',
+    ("account", ExportKind.TRANSACTIONS): "lower(hash)",
+    ("account", ExportKind.RECEIPTS): "lower(transaction_hash)",
+    ("account", ExportKind.TOKEN_TRANSFERS): "lower(transaction_hash), log_index",
+    ("account", ExportKind.TRACES): (
+        "block_number, coalesce(trace_id, concat_ws('/', transaction_hash, trace_type, "
+        "trace_address, reward_type, to_address, \"value\"))"
+    ),
+    ("account", ExportKind.TOKENS): "lower(address)",
+}
+
 _STORE_VIEWS = {
     "store_transfers": TRANSFERS,
     "store_addresses": ADDRESSES,
@@ -270,8 +286,24 @@ class _Run:
                 SPECS[(self.spec.family, kind)].columns,
                 row_numbers=precise,
             )
-            # Each export is read from disk once; every later step reads the table.
-            self.engine.materialize(f"raw_{kind.value}", f"SELECT * FROM raw_{kind.value}_files")
+            # Each export is read from disk once; every later step reads the table. Rows that
+            # several files of the run repeat are kept once (first file, first row).
+            if len(files) <= 1:
+                self.engine.materialize(
+                    f"raw_{kind.value}", f"SELECT * FROM raw_{kind.value}_files"
+                )
+            else:
+                key = _ROW_KEYS[(self.spec.family, kind)]
+                self.engine.materialize(
+                    f"raw_{kind.value}",
+                    f"""
+                    SELECT * FROM (
+                        SELECT f.*, row_number() OVER (
+                            PARTITION BY {key} ORDER BY f._file, f._row) AS _copy
+                        FROM raw_{kind.value}_files AS f
+                    ) AS d WHERE _copy = 1
+                    """,
+                )
         self.note("transforming")
         if self.spec.is_utxo:
             utxo.build_legs(self.engine)
@@ -345,57 +377,42 @@ class _Run:
         )
 
     def _drop_covered(self) -> None:
-        """Keep legs of (export, block) pairs that are new to the store and first in this batch.
+        """Mark the legs of (export, block) pairs that the store does not hold yet as new.
 
-        A block found in two files of the same export (a JSON and a CSV copy, say) is taken
-        from the first file only, so duplicate inputs cannot duplicate transfers.
+        Coverage is per block, so every file of an export that shares blocks (shards of one
+        range) must come in the same run; a later run skips blocks an earlier one stored.
         """
         sources = " UNION ALL ".join(
-            f"SELECT '{kind.value}' AS source, TRY_CAST({col} AS BIGINT) AS block_number, _file "
+            f"SELECT '{kind.value}' AS source, TRY_CAST({col} AS BIGINT) AS block_number "
             f"FROM raw_{kind.value}"
             for kind, col in _COVERAGE_SOURCES.items()
             if kind in _FAMILY_KINDS[self.spec.family]
         )
         self.engine.materialize(
-            "batch_coverage",
-            f"""
-            SELECT b.source, b.block_number, min(b._file) AS first_file,
-                   count(DISTINCT b._file) AS files
-            FROM ({sources}) AS b
-            WHERE b.block_number IS NOT NULL
-            GROUP BY b.source, b.block_number
-            """,
-        )
-        self.engine.materialize(
             "batch_new_coverage",
-            """
-            SELECT b.* FROM batch_coverage AS b
-            WHERE NOT EXISTS (SELECT 1 FROM store_coverage AS c
-                              WHERE c.source = b.source AND c.block_number = b.block_number)
+            f"""
+            SELECT DISTINCT b.source, b.block_number FROM ({sources}) AS b
+            WHERE b.block_number IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM store_coverage AS c
+                WHERE c.source = b.source AND c.block_number = b.block_number)
             """,
         )
         # All legs are computed once, each marked new or not; counts and later steps scan it.
-        # The join with the coverage is skipped when it cannot drop anything (a first ingest
-        # of files that do not overlap), and the file is compared only when files overlap.
-        duplicated, stored = self.engine.query(
-            "SELECT (SELECT count(*) FROM batch_coverage WHERE files > 1), "
-            "(SELECT count(*) FROM store_coverage)"
-        )[0]
-        if not duplicated and not stored:
+        # The join with the coverage is skipped when it cannot drop anything (an empty store).
+        if not self._count("SELECT count(*) FROM store_coverage"):
             self.engine.materialize(
                 "legs_all", "SELECT l.*, true AS is_new FROM legs_checked_rows AS l"
             )
         else:
-            same_file = " AND n.first_file = l._file" if duplicated else ""
             self.engine.materialize(
                 "legs_all",
-                f"""
+                """
                 SELECT l.*, (l.source = 'pending'
                              OR (l.reason IS NOT NULL AND l.block_number IS NULL)
                              OR n.source IS NOT NULL) AS is_new
                 FROM legs_checked_rows AS l
                 LEFT JOIN batch_new_coverage AS n
-                  ON n.source = l.source AND n.block_number = l.block_number{same_file}
+                  ON n.source = l.source AND n.block_number = l.block_number
                 """,
             )
         self.engine.view("legs_new", "SELECT * FROM legs_all WHERE is_new")
@@ -506,6 +523,11 @@ class _Run:
             and not self._count("SELECT count(*) FROM legs_checked WHERE reason IS NOT NULL")
         ):
             self.engine.view("new_coverage", "SELECT * FROM batch_new_coverage")
+            self.engine.view(
+                "rejected_rows",
+                "SELECT CAST(NULL AS VARCHAR) AS _file, CAST(NULL AS BIGINT) AS _row, "
+                "CAST(NULL AS VARCHAR) AS detail WHERE false",
+            )
             report.rejected_rows = len(self.rejects)
             # Nothing to drop and nothing to rewrite: later steps scan the leg table directly.
             self.engine.view("legs_final", "SELECT * FROM legs_checked WHERE kind > 0")
@@ -615,7 +637,19 @@ class _Run:
                    tx_hash, block_number, tx_index
             FROM (
                 SELECT tx_hash, min(block_number) AS block_number, min(tx_index) AS tx_index
-                FROM legs_final WHERE tx_hash IS NOT NULL GROUP BY tx_hash
+                FROM (
+                    SELECT tx_hash, block_number, tx_index FROM legs_final
+                    WHERE tx_hash IS NOT NULL
+                    UNION ALL
+                    SELECT b.tx_hash, b.block_number, b.tx_index FROM batch_transactions AS b
+                    WHERE b.reason IS NULL AND EXISTS (
+                        SELECT 1 FROM new_coverage AS c
+                        WHERE c.source = 'transactions' AND c.block_number = b.block_number)
+                    UNION ALL
+                    SELECT prev_hash, CAST(NULL AS BIGINT), CAST(NULL AS INTEGER)
+                    FROM legs_final WHERE prev_hash IS NOT NULL
+                ) AS u
+                GROUP BY tx_hash
             ) AS n
             WHERE NOT EXISTS (SELECT 1 FROM store_transactions AS s WHERE s.tx_hash = n.tx_hash)
             """,
@@ -812,8 +846,13 @@ class _Run:
             FROM pending_candidates AS p
             WHERE (p._file = 'pending' OR EXISTS (
                       SELECT 1 FROM new_coverage AS n
-                      WHERE n.source = 'transactions' AND n.block_number = p.block_number
-                        AND n.first_file = p._file))
+                      WHERE n.source = 'transactions' AND n.block_number = p.block_number))
+            UNION ALL
+            SELECT s.block_number, s.tx_index, s.seq, s.tx_hash, s.prev_tx_hash, s.prev_vout,
+                   s.block_time
+            FROM store_pending AS s
+            WHERE EXISTS (SELECT 1 FROM rejected_rows AS r
+                          WHERE r._file = 'pending:' || s.tx_hash AND r._row = s.seq)
             """,
         )
 

@@ -90,6 +90,9 @@ def build_legs(engine: Engine) -> None:
         FROM utx AS u
         """,
     )
+    engine.view(
+        "batch_transactions", "SELECT tx_hash, block_number, tx_index, reason FROM utx_pos"
+    )
     out_checks = [
         *amount('o."value"', "outputs.value"),
         unsigned_int('o."index"', "outputs.index"),
@@ -257,7 +260,8 @@ def build_legs(engine: Engine) -> None:
     retried_inputs = f"""
         SELECT {
         leg_select(
-            _file="'pending'",
+            _file="'pending:' || p.tx_hash",
+            _row="p.seq",
             source="'pending'",
             block_number="p.block_number",
             block_ts="CAST(epoch(p.block_time) AS BIGINT)",
