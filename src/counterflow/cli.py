@@ -187,7 +187,13 @@ def _render_stats(console: Console, document: dict[str, Any]) -> None:
 @cli.command()
 @click.argument("address")
 @click.option("--chain", help="Chain of the address (default: every chain it fits).")
-@click.option("--top", default=10, show_default=True, help="Counterparties to list.")
+@click.option(
+    "--top",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Counterparties to list.",
+)
 @json_option
 @click.pass_obj
 def address(state: _State, address: str, chain: str | None, top: int, as_json: bool) -> None:

@@ -352,3 +352,49 @@ def test_mainnet_folder_with_logs_reads_token_transfers_once(tmp_path: Path) -> 
         table(tmp_path, "ethereum", "transfers").aggregate("kind, count(*)", "kind").fetchall()
     )
     assert counts[TransferKind.TOKEN] == len(tokens)
+
+
+def test_withdrawal_amount_must_be_whole_gwei(tmp_path: Path) -> None:
+    from counterflow.errors import ExportFormatError
+
+    blocks = tmp_path / "blocks.json"
+    block = {
+        "number": 17000000,
+        "hash": "0x" + "ab" * 32,
+        "timestamp": 1681338455,
+        "withdrawals": [
+            {"index": 1, "validator_index": 2, "address": "0x" + "cd" * 20, "amount": "1.5"}
+        ],
+    }
+    blocks.write_text(json.dumps(block) + "\n")
+    with pytest.raises(ExportFormatError) as err:
+        ingest("ethereum", [blocks], data_dir=tmp_path / "d")
+    assert err.value.field == "withdrawals.amount"
+    assert err.value.row == 1
+
+
+@pytest.mark.parametrize("number", ["1e2", "0x3", "1_600", "+5", " 7"])
+def test_block_numbers_are_digits_only(tmp_path: Path, number: str) -> None:
+    from counterflow.errors import ExportFormatError
+
+    export = tmp_path / "token_transfers.csv"
+    export.write_text(
+        "token_address,from_address,to_address,value,transaction_hash,log_index,block_number\n"
+        f'0x{"a" * 40},0x{"b" * 40},0x{"c" * 40},10,0x{"d" * 64},0,"{number}"\n'
+    )
+    with pytest.raises(ExportFormatError) as err:
+        ingest("ethereum", [export], data_dir=tmp_path / "d")
+    assert err.value.field == "block_number"
+
+
+def test_value_of_a_creation_without_receipt_is_reported(tmp_path: Path) -> None:
+    export = tmp_path / "transactions.csv"
+    export.write_text(
+        "hash,block_number,transaction_index,from_address,to_address,value\n"
+        f"0x{'1' * 64},5,0,0x{'a' * 40},,1000\n"
+        f"0x{'2' * 64},5,1,0x{'a' * 40},0x{'b' * 40},0\n"
+    )
+    report = ingest("ethereum", [export], data_dir=tmp_path / "d")
+    assert report.stored == 0
+    assert report.new_transactions == 2  # value-less transactions are still known
+    assert any("contract creation" in w for w in report.warnings)

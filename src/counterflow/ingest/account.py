@@ -344,10 +344,12 @@ def _withdrawal_legs(engine: Engine) -> None:
         WHERE r.withdrawals IS NOT NULL
         """,
     )
+    # Each value is captured whole (up to the next comma or brace) and checked afterwards,
+    # so "1.5" or "1e9" is rejected rather than read as its leading digits.
     fields = """
-        regexp_extract(item, '"index"\\s*:\\s*"?([0-9]+)', 1) AS w_index,
+        regexp_extract(item, '"index"\\s*:\\s*"?([^,"}]*)', 1) AS w_index,
         regexp_extract(item, '"address"\\s*:\\s*"([^"]*)"', 1) AS w_address,
-        regexp_extract(item, '"amount"\\s*:\\s*"?([0-9]+)', 1) AS w_amount
+        regexp_extract(item, '"amount"\\s*:\\s*"?([^,"}]*)', 1) AS w_amount
     """
     field, reason = first_failure(
         [
@@ -356,7 +358,11 @@ def _withdrawal_legs(engine: Engine) -> None:
                 f"NOT regexp_matches(w_address, {_HEX_ADDRESS})",
                 "not an address (0x + 40 hex digits)",
             ),
-            Check("withdrawals.amount", "w_amount = ''", "missing or not an integer"),
+            Check(
+                "withdrawals.amount",
+                "NOT regexp_matches(w_amount, '^[0-9]+$')",
+                "missing or not an integer (gwei)",
+            ),
         ]
     )
     columns = leg_select(

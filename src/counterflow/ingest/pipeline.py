@@ -248,12 +248,14 @@ class _Run:
                 "WHERE kind > 0 AND source <> 'pending'"
             )[0]
             self._drop_rejected(report)
+            if self.rejects:
+                # Written before the commit: a run whose record of rejects could not be
+                # written must not have stored anything.
+                report.rejects_file = str(self._write_rejects(rejects_path))
             self._write(report)
         finally:
             if self._scratch is not None:
                 self._scratch.cleanup()
-        if self.rejects:
-            report.rejects_file = str(self._write_rejects(rejects_path))
 
     def _register_store(self) -> None:
         directory = self.commit.directory
@@ -752,6 +754,17 @@ class _Run:
                 f"{unknown_order} transfer(s) whose transaction position is unknown (ingest the "
                 "transactions export with them to order them within their block)"
             )
+        if not self.spec.is_utxo:
+            lost = self._count(
+                "SELECT count(*) FROM tx_rows WHERE reason IS NULL AND dst IS NULL "
+                "AND coalesce(status, '1') = '1' AND ltrim(value_text, '0') <> ''"
+            )
+            if lost:
+                report.warnings.append(
+                    f"{lost} contract creation(s) carried value to an address the export does "
+                    "not give (no receipt_contract_address): that value is not stored; ingest "
+                    "the receipts export with the transactions"
+                )
         no_time = self._count("SELECT count(*) FROM legs_final WHERE block_ts IS NULL")
         if no_time:
             report.warnings.append(
@@ -873,8 +886,13 @@ class _Run:
         else:
             name = f"{self.spec.name}-{self.commit.commit_id}.jsonl"
             target = self.commit.directory.rejects_dir / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "w", encoding="utf-8") as fh:
-            for reject in sorted(self.rejects, key=lambda r: (r.file, r.row or 0)):
-                fh.write(json.dumps(asdict(reject), sort_keys=True) + "\n")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.partial")
+            with open(partial, "w", encoding="utf-8") as fh:
+                for reject in sorted(self.rejects, key=lambda r: (r.file, r.row or 0)):
+                    fh.write(json.dumps(asdict(reject), sort_keys=True) + "\n")
+            os.replace(partial, target)
+        except OSError as exc:
+            raise InputError(f"cannot write the reject file {target}: {exc}") from exc
         return target

@@ -55,12 +55,13 @@ def _summary(
     addresses = reader.table(chain, "addresses")
     assets = asset_map(reader, chain)
     flows = []
-    for asset_id, received, sent, n_in, n_out in reader.rows(
+    for asset_id, received, sent, n_in, n_out, too_wide in reader.rows(
         f"""
         SELECT asset_id,
                sum(CASE WHEN dst_id = $1 THEN amount END),
                sum(CASE WHEN src_id = $1 THEN amount END),
-               count(*) FILTER (WHERE dst_id = $1), count(*) FILTER (WHERE src_id = $1)
+               count(*) FILTER (WHERE dst_id = $1), count(*) FILTER (WHERE src_id = $1),
+               count(*) FILTER (WHERE amount IS NULL AND amount_raw IS NOT NULL)
         FROM {transfers} WHERE src_id = $1 OR dst_id = $1
         GROUP BY asset_id ORDER BY asset_id
         """,
@@ -80,6 +81,8 @@ def _summary(
                 "balance": amount_text(received - sent),
                 "transfers_in": int(n_in),
                 "transfers_out": int(n_out),
+                # Amounts wider than 38 digits (spam tokens) are kept as text, not summed.
+                "unsummed_transfers": int(too_wide),
             }
         )
     first_block, last_block, first_time, last_time = reader.rows(

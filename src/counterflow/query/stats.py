@@ -6,12 +6,11 @@ from typing import Any
 
 from counterflow.chains.registry import get_chain
 from counterflow.query.common import KIND_NAMES, iso
-from counterflow.store.datadir import DataDirectory
+from counterflow.store.datadir import DataDirectory, Manifest
 from counterflow.store.reader import StoreReader
 
 
-def _folder_bytes(directory: DataDirectory, chain: str) -> int:
-    manifest = directory.manifest(chain)
+def _folder_bytes(directory: DataDirectory, chain: str, manifest: Manifest) -> int:
     base = directory.chain_dir(chain)
     return sum(
         (base / rel).stat().st_size
@@ -42,7 +41,7 @@ def store_stats(directory: DataDirectory) -> dict[str, Any]:
                 name: int(reader.rows(f"SELECT count(*) FROM {t(chain, name)}")[0][0])
                 for name in ("addresses", "transactions", "blocks", "assets", "pending_inputs")
             }
-            manifest = directory.manifest(chain)
+            manifest = reader.manifests[chain]
             chains.append(
                 {
                     "chain": chain,
@@ -55,7 +54,7 @@ def store_stats(directory: DataDirectory) -> dict[str, Any]:
                     "first_time": iso(first_time),
                     "last_time": iso(last_time),
                     "commits": len(manifest.commits),
-                    "store_bytes": _folder_bytes(directory, chain),
+                    "store_bytes": _folder_bytes(directory, chain, manifest),
                 }
             )
     return {

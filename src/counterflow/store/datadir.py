@@ -115,9 +115,15 @@ class DataDirectory:
             raise StoreError(f"{path}: cannot read the manifest: {exc}") from exc
         return Manifest.from_json(data, path)
 
-    def table_files(self, chain: str, table: str) -> list[Path]:
-        """Absolute paths of the committed Parquet files of ``table``."""
-        return [self.chain_dir(chain) / rel for rel in self.manifest(chain).files(table)]
+    def table_files(
+        self, chain: str, table: str, manifest: Manifest | None = None
+    ) -> list[Path]:
+        """Absolute paths of the committed Parquet files of ``table``.
+
+        Pass the ``manifest`` read once to see every table of one snapshot.
+        """
+        snapshot = manifest if manifest is not None else self.manifest(chain)
+        return [self.chain_dir(chain) / rel for rel in snapshot.files(table)]
 
     # -- writing --------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -241,9 +247,18 @@ def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def _fsync_tree(folder: Path) -> None:
+    """Flush a commit's files and the directory entries that name them, up to the chain."""
     if not folder.exists():
         return
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             with open(path, "rb") as fh:
                 os.fsync(fh.fileno())
+    directories = [p for p in sorted(folder.rglob("*"), reverse=True) if p.is_dir()]
+    directories += [folder, folder.parent, folder.parent.parent]
+    for directory in directories:
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

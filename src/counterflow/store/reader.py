@@ -27,11 +27,16 @@ class StoreReader:
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
         self._chains = directory.chains()
+        #: The manifest of each chain as read once: every view belongs to this snapshot.
+        self.manifests = {chain: directory.manifest(chain) for chain in self._chains}
         for chain in self._chains:
             schema = quote_ident(chain)
             self.con.execute(f"CREATE SCHEMA {schema}")
             for table in ALL_TABLES.values():
-                files = [str(p) for p in directory.table_files(chain, table.name)]
+                files = [
+                    str(p)
+                    for p in directory.table_files(chain, table.name, self.manifests[chain])
+                ]
                 name = f"{schema}.{quote_ident(table.name)}"
                 if files:
                     body = f"SELECT * FROM read_parquet({sql_list(files)})"
