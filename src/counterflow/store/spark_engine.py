@@ -48,7 +48,10 @@ def default_session(master: str = "local[2]") -> Any:
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        .config("spark.driver.memory", "2g")
+        .config("spark.driver.memory", "3g")
+        # Job SQL nests many views; Spark renders each plan as text for its listeners, and an
+        # unbounded rendering of a deep plan can exhaust the driver's heap.
+        .config("spark.sql.maxPlanStringLength", "100000")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .getOrCreate()
     )
@@ -132,10 +135,10 @@ class SparkEngine(Engine):
         self._guard(lambda: df.createOrReplaceTempView(name))
 
     def materialize(self, name: str, sql: str) -> None:
-        # Spark plans the whole job lazily and would recompute a view at each use; caching
-        # (without forcing a count) lets a relation used several times be computed once.
+        # A local checkpoint computes the relation once and cuts its lineage, so later plans
+        # start from it instead of re-planning (and re-rendering) every view beneath it.
         def run() -> None:
-            df = self.spark.sql(to_spark_sql(sql)).cache()
+            df = self.spark.sql(to_spark_sql(sql)).localCheckpoint(eager=True)
             self._cached.append(df)
             df.createOrReplaceTempView(name)
 
