@@ -60,9 +60,7 @@ def build_legs(engine: Engine) -> None:
         """,
     )
     _transaction_legs(engine)
-    engine.view(
-        "batch_transactions", "SELECT tx_hash, block_number, tx_index, reason FROM tx_rows"
-    )
+    engine.view("batch_transactions", "SELECT tx_hash, block_number, tx_index, reason FROM tx_rows")
     engine.materialize(
         "tx_positions",
         """

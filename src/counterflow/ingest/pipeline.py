@@ -95,7 +95,7 @@ _ROW_KEYS: dict[tuple[str, ExportKind], str] = {
     ("account", ExportKind.TOKEN_TRANSFERS): "lower(transaction_hash), log_index",
     ("account", ExportKind.TRACES): (
         "block_number, coalesce(trace_id, concat_ws('/', transaction_hash, trace_type, "
-        "trace_address, reward_type, to_address, \"value\"))"
+        'trace_address, reward_type, to_address, "value"))'
     ),
     ("account", ExportKind.TOKENS): "lower(address)",
 }

@@ -90,9 +90,7 @@ def build_legs(engine: Engine) -> None:
         FROM utx AS u
         """,
     )
-    engine.view(
-        "batch_transactions", "SELECT tx_hash, block_number, tx_index, reason FROM utx_pos"
-    )
+    engine.view("batch_transactions", "SELECT tx_hash, block_number, tx_index, reason FROM utx_pos")
     out_checks = [
         *amount('o."value"', "outputs.value"),
         unsigned_int('o."index"', "outputs.index"),

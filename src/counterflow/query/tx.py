@@ -88,7 +88,8 @@ def _summary(
         "txid": txid,
         # A transaction first seen as the funding side of an input has no block in the
         # dictionary; its transfers know it.
-        "block": found[0]["block_number"] if found[0]["block_number"] is not None
+        "block": found[0]["block_number"]
+        if found[0]["block_number"] is not None
         else (rows[0]["block_number"] if rows else None),
         "position": found[0]["tx_index"],
         "time": iso(rows[0]["block_time"]) if rows else None,

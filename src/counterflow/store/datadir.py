@@ -115,9 +115,7 @@ class DataDirectory:
             raise StoreError(f"{path}: cannot read the manifest: {exc}") from exc
         return Manifest.from_json(data, path)
 
-    def table_files(
-        self, chain: str, table: str, manifest: Manifest | None = None
-    ) -> list[Path]:
+    def table_files(self, chain: str, table: str, manifest: Manifest | None = None) -> list[Path]:
         """Absolute paths of the committed Parquet files of ``table``.
 
         Pass the ``manifest`` read once to see every table of one snapshot.

@@ -49,6 +49,8 @@ class DuckDBEngine(Engine):
         *,
         row_numbers: bool,
     ) -> None:
+        # Row numbers need rows in file order; without them, unordered execution is faster.
+        self._run(f"SET preserve_insertion_order = {'true' if row_numbers else 'false'}")
         selects = [
             self._scan(path, fmt, header, columns, row_numbers) for path, fmt, header in files
         ]

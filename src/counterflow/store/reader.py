@@ -34,8 +34,7 @@ class StoreReader:
             self.con.execute(f"CREATE SCHEMA {schema}")
             for table in ALL_TABLES.values():
                 files = [
-                    str(p)
-                    for p in directory.table_files(chain, table.name, self.manifests[chain])
+                    str(p) for p in directory.table_files(chain, table.name, self.manifests[chain])
                 ]
                 name = f"{schema}.{quote_ident(table.name)}"
                 if files:
