@@ -398,3 +398,45 @@ def test_value_of_a_creation_without_receipt_is_reported(tmp_path: Path) -> None
     assert report.stored == 0
     assert report.new_transactions == 2  # value-less transactions are still known
     assert any("contract creation" in w for w in report.warnings)
+
+
+def test_rows_are_records_not_physical_lines(tmp_path: Path) -> None:
+    """Blank lines are not rows, in the engine's numbering and in the quarantine alike."""
+    from counterflow.errors import ExportFormatError
+
+    def row(i: int, value: str) -> str:
+        return json.dumps(
+            {
+                "token_address": "0x" + "a" * 40,
+                "from_address": "0x" + "b" * 40,
+                "to_address": "0x" + "c" * 40,
+                "value": value,
+                "transaction_hash": f"0x{i:064x}",
+                "log_index": i,
+                "block_number": 10 + i,
+            }
+        )
+
+    export = tmp_path / "token_transfers.json"
+    export.write_text(
+        row(0, "1") + "\n\n" + "{broken\n" + row(2, "1.5") + "\n" + row(3, "4") + "\n"
+    )
+    with pytest.raises(ExportFormatError) as err:
+        ingest("ethereum", [export], data_dir=tmp_path / "strict")
+    assert err.value.row == 2  # the malformed record, the blank line not counted
+    rejects = tmp_path / "rejects.jsonl"
+    report = ingest(
+        "ethereum",
+        [export],
+        data_dir=tmp_path / "lenient",
+        skip_invalid=True,
+        rejects_path=rejects,
+    )
+    found = {
+        (r["row"], r["reason"].split(":")[0])
+        for r in map(json.loads, rejects.read_text().splitlines())
+    }
+    assert (2, "malformed JSON") in found
+    assert (3, "amount is not an integer (amounts are integers in base units)") in found
+    assert (1, "held back") in found  # beside the malformed record: its block waits
+    assert report.stored == 1  # only block 13, untouched by either problem

@@ -15,7 +15,7 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -365,10 +365,11 @@ class BrokenLine:
 
 
 def find_broken_lines(export: ExportFile, limit: int | None = None) -> Iterator[BrokenLine]:
-    """Re-read a file an engine refused, yielding the lines that are not well-formed.
+    """Re-read a file an engine refused, yielding the rows that are not well-formed.
 
-    ``row`` counts data rows from 1 (the CSV header is not a row). A truncated compressed
-    file is reported at the row where decompression failed.
+    ``row`` counts data records from 1, as the engines number them: a CSV header is not a
+    row, a quoted field may span lines, and blank JSON lines are not rows. A truncated
+    compressed file is reported at the row where decompression failed.
     """
     count = 0
     row = 0
@@ -385,9 +386,7 @@ def find_broken_lines(export: ExportFile, limit: int | None = None) -> Iterator[
                     if limit is not None and count >= limit:
                         return
             else:
-                for row, line in enumerate(fh, start=1):
-                    if not line.strip():
-                        continue
+                for row, line in enumerate(_json_records(fh), start=1):
                     try:
                         record = json.loads(line)
                     except ValueError as exc:
@@ -403,15 +402,30 @@ def find_broken_lines(export: ExportFile, limit: int | None = None) -> Iterator[
         yield BrokenLine(row + 1, f"file is truncated or corrupt: {exc}")
 
 
+def _json_records(lines: Iterable[str]) -> Iterator[str]:
+    return (line for line in lines if line.strip())
+
+
 def without_lines(export: ExportFile, drop: set[int], target: Path) -> ExportFile:
-    """Copy ``export`` to ``target`` leaving out data rows ``drop`` (for --skip-invalid)."""
+    """Copy ``export`` to ``target`` leaving out data rows ``drop`` (for --skip-invalid).
+
+    Rows are numbered as :func:`find_broken_lines` numbers them.
+    """
     with open_text(export.path) as src, open(target, "w", encoding="utf-8", newline="") as dst:
-        if export.format == "csv":
-            dst.write(src.readline())
         try:
-            for row, line in enumerate(src, start=1):
-                if row not in drop:
-                    dst.write(line if line.endswith("\n") else line + "\n")
-        except (OSError, EOFError, UnicodeDecodeError):
-            pass  # a truncated tail was already reported as a broken line
+            if export.format == "csv":
+                reader = csv.reader(src)
+                writer = csv.writer(dst, lineterminator="\n")
+                header = next(reader, None)
+                if header is not None:
+                    writer.writerow(header)
+                for row, fields in enumerate(reader, start=1):
+                    if row not in drop:
+                        writer.writerow(fields)
+            else:
+                for row, line in enumerate(_json_records(src), start=1):
+                    if row not in drop:
+                        dst.write(line if line.endswith("\n") else line + "\n")
+        except (OSError, EOFError, UnicodeDecodeError, csv.Error):
+            pass  # a truncated tail was already reported as a broken row
     return ExportFile(target, export.kind, export.format)
