@@ -260,7 +260,8 @@ class _Run:
     def _register_store(self) -> None:
         directory = self.commit.directory
         for view, table in _STORE_VIEWS.items():
-            self.engine.read_table(view, table, directory.table_files(self.spec.name, table.name))
+            files = directory.table_files(self.spec.name, table.name, self.commit.base)
+            self.engine.read_table(view, table, files)
 
     def _build(self, *, precise: bool) -> None:
         """Read the files and build checked legs; a malformed file is located and reported."""
@@ -369,7 +370,7 @@ class _Run:
             reason=reason,
         )
         self.engine.view(
-            "legs_checked_rows",
+            "legs_with_block_checks",
             union_all(
                 [
                     "SELECT * FROM legs",
@@ -403,7 +404,7 @@ class _Run:
         # The join with the coverage is skipped when it cannot drop anything (an empty store).
         if not self._count("SELECT count(*) FROM store_coverage"):
             self.engine.materialize(
-                "legs_all", "SELECT l.*, true AS is_new FROM legs_checked_rows AS l"
+                "legs_all", "SELECT l.*, true AS is_new FROM legs_with_block_checks AS l"
             )
         else:
             self.engine.materialize(
@@ -412,7 +413,7 @@ class _Run:
                 SELECT l.*, (l.source = 'pending'
                              OR (l.reason IS NOT NULL AND l.block_number IS NULL)
                              OR n.source IS NOT NULL) AS is_new
-                FROM legs_checked_rows AS l
+                FROM legs_with_block_checks AS l
                 LEFT JOIN batch_new_coverage AS n
                   ON n.source = l.source AND n.block_number = l.block_number
                 """,
