@@ -440,3 +440,22 @@ def test_rows_are_records_not_physical_lines(tmp_path: Path) -> None:
     assert (3, "amount is not an integer (amounts are integers in base units)") in found
     assert (1, "held back") in found  # beside the malformed record: its block waits
     assert report.stored == 1  # only block 13, untouched by either problem
+
+
+def test_a_repeated_receipt_does_not_repeat_the_fee(tmp_path: Path) -> None:
+    txs = tmp_path / "transactions.csv"
+    txs.write_text(
+        "hash,block_number,transaction_index,from_address,to_address,value,gas_price\n"
+        f"0x{'1' * 64},5,0,0x{'a' * 40},0x{'b' * 40},5,2\n"
+    )
+    receipt = f"0x{'1' * 64},5,21000,1,2\n"
+    receipts = tmp_path / "receipts.csv"
+    receipts.write_text(
+        "transaction_hash,block_number,gas_used,status,effective_gas_price\n" + receipt * 2
+    )
+    report = ingest("ethereum", [txs, receipts], data_dir=tmp_path / "d")
+    assert report.stored == 2  # one fee, one value transfer
+    assert sums_by_kind(tmp_path / "d", "ethereum") == {
+        TransferKind.FEE: 21000 * 2,
+        TransferKind.NATIVE: 5,
+    }

@@ -129,6 +129,8 @@ def _transaction_legs(engine: Engine) -> None:
             f"^{HEX64},[0-9]{{1,18}},[0-9]{{1,9}},{HEX40},(-|{HEX40}),[0-9]+,[01],[0-9]+,[0-9]+$",
         ),
     )
+    # Receipts are reduced to one per transaction, whatever the exports repeat, so a repeated
+    # receipt cannot repeat a fee or a value.
     engine.materialize(
         "tx_rows",
         f"""
@@ -149,7 +151,13 @@ def _transaction_legs(engine: Engine) -> None:
                                 x.gas_price) AS price,
                        r.contract_address AS r_contract
                 FROM raw_transactions AS x
-                LEFT JOIN raw_receipts AS r ON lower(r.transaction_hash) = lower(x.hash)
+                LEFT JOIN (
+                    SELECT lower(transaction_hash) AS tx_hash, max(status) AS status,
+                           max(gas_used) AS gas_used,
+                           max(effective_gas_price) AS effective_gas_price,
+                           max(contract_address) AS contract_address
+                    FROM raw_receipts GROUP BY lower(transaction_hash)
+                ) AS r ON r.tx_hash = lower(x.hash)
             ) AS t
         ) AS c
         LEFT JOIN block_times AS bt ON bt.block_number = c.block_number
