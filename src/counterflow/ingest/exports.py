@@ -33,15 +33,11 @@ class ExportKind(StrEnum):
     TOKENS = "tokens"
 
 
-#: Exports that carry no value movement Counterflow needs: recognised, reported, not read.
-IGNORED_EXPORTS = ("logs", "contracts", "geth_traces")
-
 _UTXO_INPUT = (
     'STRUCT("index" VARCHAR, spent_transaction_hash VARCHAR, spent_output_index VARCHAR, '
     '"type" VARCHAR, addresses VARCHAR[], "value" VARCHAR)[]'
 )
 _UTXO_OUTPUT = 'STRUCT("index" VARCHAR, script_hex VARCHAR, "type" VARCHAR, addresses VARCHAR[], "value" VARCHAR)[]'  # noqa: E501
-_WITHDRAWALS = 'STRUCT("index" VARCHAR, validator_index VARCHAR, address VARCHAR, amount VARCHAR)[]'
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,8 +187,6 @@ SPECS: dict[tuple[str, ExportKind], ExportSpec] = {
     ),
 }
 
-WITHDRAWALS_TYPE = _WITHDRAWALS
-
 # Longest names first, so "token_transfers" is not taken for "transfers" and so on.
 _NAME_HINTS: tuple[tuple[str, ExportKind | None], ...] = (
     ("token_transfers", ExportKind.TOKEN_TRANSFERS),
@@ -216,10 +210,6 @@ class ExportFile:
     path: Path
     kind: ExportKind
     format: str
-
-    @property
-    def compressed(self) -> bool:
-        return self.path.name.endswith(".gz")
 
 
 @dataclass(frozen=True, slots=True)

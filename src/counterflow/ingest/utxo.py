@@ -228,6 +228,18 @@ def build_legs(engine: Engine) -> None:
         GROUP BY prev_hash, prev_vout
         """,
     )
+    # Each input once joined with the output it spends: its holder and value, own or found.
+    engine.materialize(
+        "in_resolved",
+        """
+        SELECT c.*, coalesce(c.own_holder, k.holder) AS holder,
+               coalesce(c.own_value, k.amount_text) AS value_text,
+               coalesce(c.own_holder, k.holder) IS NOT NULL
+                   AND coalesce(c.own_value, k.amount_text) IS NOT NULL AS resolved
+        FROM in_checked AS c
+        LEFT JOIN known_outputs AS k ON k.prev_hash = c.prev_hash AND k.prev_vout = c.prev_vout
+        """,
+    )
     input_kind = str(int(TransferKind.INPUT))
     fresh_inputs = f"""
         SELECT {
@@ -241,19 +253,16 @@ def build_legs(engine: Engine) -> None:
             tx_index="c.tx_index",
             seq="c.in_index",
             kind=input_kind,
-            src="coalesce(c.own_holder, k.holder)",
-            amount_text="coalesce(c.own_value, k.amount_text)",
+            src="c.holder",
+            amount_text="c.value_text",
             prev_hash="c.prev_hash",
             prev_vout="c.prev_vout",
             field="c.bad_field",
             reason="c.bad_reason",
         )
     }
-        FROM in_checked AS c
-        LEFT JOIN known_outputs AS k ON k.prev_hash = c.prev_hash AND k.prev_vout = c.prev_vout
-        WHERE c.bad_reason IS NOT NULL
-           OR (coalesce(c.own_holder, k.holder) IS NOT NULL
-               AND coalesce(c.own_value, k.amount_text) IS NOT NULL)
+        FROM in_resolved AS c
+        WHERE c.bad_reason IS NOT NULL OR c.resolved
     """
     retried_inputs = f"""
         SELECT {
@@ -292,11 +301,8 @@ def build_legs(engine: Engine) -> None:
         """
         SELECT c._file, c._row, c.block_number, c.tx_index, c.in_index AS seq, c.tx_hash,
                c.prev_hash AS prev_tx_hash, c.prev_vout, to_timestamp(c.block_ts) AS block_time
-        FROM in_checked AS c
-        LEFT JOIN known_outputs AS k ON k.prev_hash = c.prev_hash AND k.prev_vout = c.prev_vout
-        WHERE c.bad_reason IS NULL
-          AND (coalesce(c.own_holder, k.holder) IS NULL
-               OR coalesce(c.own_value, k.amount_text) IS NULL)
+        FROM in_resolved AS c
+        WHERE c.bad_reason IS NULL AND NOT c.resolved
         UNION ALL
         SELECT 'pending', CAST(NULL AS BIGINT), p.block_number, p.tx_index, p.seq, p.tx_hash,
                p.prev_tx_hash, p.prev_vout, p.block_time
