@@ -287,3 +287,11 @@ def test_wrong_checksum_variant_is_rejected(version_program: tuple[int, bytes]) 
     address = bech32_encode("bc", [version, *convert_bits(program, 8, 5, pad=True)], wrong)
     with pytest.raises(ValueError, match="must use bech32"):
         decode_segwit("bc", address)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=64))
+def test_convert_bits_from_bytes_equals_the_general_regrouping(data: bytes) -> None:
+    """Bytes take a faster route to 5-bit groups (encoding); it must give the same groups."""
+    assert convert_bits(data, 8, 5, pad=True) == convert_bits(list(data), 8, 5, pad=True)
+    assert bytes(convert_bits(convert_bits(data, 8, 5, pad=True), 5, 8, pad=False)) == data

@@ -10,6 +10,8 @@ would produce and funds sent to it may be unspendable.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
@@ -25,14 +27,19 @@ _VALUE_OF = {char: value for value, char in enumerate(CHARSET)}
 _GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
 
 
+#: The generator terms each value of the checksum's top five bits folds back in, XORed together
+#: once here so that the checksum loop does one lookup per character instead of five tests:
+#: deriving block-file outputs encodes an address per output, and this loop dominated it.
+_FOLD = tuple(
+    functools.reduce(operator.xor, (g for bit, g in enumerate(_GENERATOR) if (top >> bit) & 1), 0)
+    for top in range(32)
+)
+
+
 def _polymod(values: Iterable[int]) -> int:
     checksum = 1
     for value in values:
-        top = checksum >> 25
-        checksum = ((checksum & 0x1FFFFFF) << 5) ^ value
-        for bit, generator in enumerate(_GENERATOR):
-            if (top >> bit) & 1:
-                checksum ^= generator
+        checksum = ((checksum & 0x1FFFFFF) << 5) ^ value ^ _FOLD[checksum >> 25]
     return checksum
 
 
@@ -49,6 +56,8 @@ def convert_bits(data: Iterable[int], from_bits: int, to_bits: int, *, pad: bool
     whole spare group or non-zero padding: both would let two strings decode to the same
     bytes, and a canonical form is the point of normalising addresses.
     """
+    if from_bits == 8 and to_bits == 5 and pad and isinstance(data, bytes | bytearray):
+        return _bytes_to_5bit(data)
     accumulator = 0
     bits = 0
     out: list[int] = []
@@ -70,6 +79,18 @@ def convert_bits(data: Iterable[int], from_bits: int, to_bits: int, *, pad: bool
     elif (accumulator << (to_bits - bits)) & max_out:
         raise ValueError("non-zero padding bits")
     return out
+
+
+def _bytes_to_5bit(data: bytes | bytearray) -> list[int]:
+    """``convert_bits(data, 8, 5, pad=True)`` through one big integer, several times faster.
+
+    Encoding is the hot direction (one address per block-file output); shifting one integer
+    replaces a Python-level loop over every bit group.
+    """
+    bits = 8 * len(data)
+    spare = -bits % 5
+    number = int.from_bytes(data, "big") << spare
+    return [(number >> shift) & 31 for shift in range(bits + spare - 5, -1, -5)]
 
 
 def bech32_encode(hrp: str, data: Sequence[int], encoding: Encoding) -> str:

@@ -30,6 +30,18 @@ class UtxoAddressFormat:
 
 
 @dataclass(frozen=True, slots=True)
+class BlockNetwork:
+    """A network whose raw blocks can be read: the magic framing them in ``blk*.dat`` files.
+
+    The genesis hash lets a block range that starts at height 1 be placed without its parent.
+    """
+
+    name: str
+    magic: bytes
+    genesis_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChainSpec:
     """One chain: its family, native asset and address rules."""
 
@@ -42,6 +54,8 @@ class ChainSpec:
     aliases: tuple[str, ...] = field(default=())
     #: Whether blockchain-etl exports of this chain can be ingested (Tron's are not yet).
     ingestible: bool = True
+    #: Networks whose Bitcoin Core block files can be ingested (Bitcoin's serialisation).
+    block_networks: tuple[BlockNetwork, ...] = ()
 
     @property
     def is_utxo(self) -> bool:
@@ -56,10 +70,62 @@ LITECOIN = UtxoAddressFormat(p2pkh=(b"\x30",), p2sh=(b"\x32", b"\x05"), bech32_h
 DOGECOIN = UtxoAddressFormat(p2pkh=(b"\x1e",), p2sh=(b"\x16",))
 ZCASH = UtxoAddressFormat(p2pkh=(b"\x1c\xb8",), p2sh=(b"\x1c\xbd",))
 
+MAINNET_BLOCKS = BlockNetwork(
+    "mainnet",
+    bytes.fromhex("f9beb4d9"),
+    "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f",
+)
+TESTNET_BLOCKS = (
+    BlockNetwork(
+        "testnet3",
+        bytes.fromhex("0b110907"),
+        "000000000933ea01ad0ee984209779baaec3ced90fa3f408719526f8d77f4943",
+    ),
+    BlockNetwork(
+        "testnet4",
+        bytes.fromhex("1c163f28"),
+        "00000000da84f2bafbbc53dee25a72ae507ff4914b867c565be350b0da8bf043",
+    ),
+    BlockNetwork(
+        "signet",
+        bytes.fromhex("0a03cf40"),
+        "00000008819873e925422c1ff0f99f7cc9bbb232af63a077a480a3633bee1ef6",
+    ),
+)
+REGTEST_BLOCKS = BlockNetwork(
+    "regtest",
+    bytes.fromhex("fabfbfda"),
+    "0f9188f13cb7b2f71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206",
+)
+
 _SPECS: tuple[ChainSpec, ...] = (
-    ChainSpec("bitcoin", "utxo", "BTC", 8, BITCOIN_MAINNET, aliases=("btc",)),
-    ChainSpec("bitcoin-testnet", "utxo", "tBTC", 8, BITCOIN_TESTNET, aliases=("testnet",)),
-    ChainSpec("bitcoin-regtest", "utxo", "rBTC", 8, BITCOIN_REGTEST, aliases=("regtest",)),
+    ChainSpec(
+        "bitcoin",
+        "utxo",
+        "BTC",
+        8,
+        BITCOIN_MAINNET,
+        aliases=("btc",),
+        block_networks=(MAINNET_BLOCKS,),
+    ),
+    ChainSpec(
+        "bitcoin-testnet",
+        "utxo",
+        "tBTC",
+        8,
+        BITCOIN_TESTNET,
+        aliases=("testnet",),
+        block_networks=TESTNET_BLOCKS,
+    ),
+    ChainSpec(
+        "bitcoin-regtest",
+        "utxo",
+        "rBTC",
+        8,
+        BITCOIN_REGTEST,
+        aliases=("regtest",),
+        block_networks=(REGTEST_BLOCKS,),
+    ),
     ChainSpec("bitcoin-cash", "utxo", "BCH", 8, BITCOIN_CASH, aliases=("bitcoin_cash", "bch")),
     ChainSpec("litecoin", "utxo", "LTC", 8, LITECOIN, aliases=("ltc",)),
     ChainSpec("dogecoin", "utxo", "DOGE", 8, DOGECOIN, aliases=("doge",)),
