@@ -6,6 +6,7 @@ import counterflow
 from counterflow import errors
 
 EXPECTED = {
+    "BlockFileError",
     "ConfigError",
     "CounterflowError",
     "ExportFormatError",

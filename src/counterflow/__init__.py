@@ -1,6 +1,7 @@
 """Counterflow: detect, trace, share and stop state-sponsored crypto theft and laundering."""
 
 from counterflow.errors import (
+    BlockFileError,
     ConfigError,
     CounterflowError,
     ExportFormatError,
@@ -13,6 +14,7 @@ from counterflow.ingest import IngestReport, ingest
 __version__ = "0.1.0"
 
 __all__ = [
+    "BlockFileError",
     "ConfigError",
     "CounterflowError",
     "ExportFormatError",

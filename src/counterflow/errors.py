@@ -6,7 +6,8 @@
     ├── ConfigError               bad option, unknown chain or engine, missing extra
     ├── InputError                something the user handed us is wrong
     │   ├── InvalidAddressError   an address fails its format or checksum
-    │   └── ExportFormatError     an export file is malformed (names file, row, field)
+    │   ├── ExportFormatError     an export file is malformed (names file, row, field)
+    │   └── BlockFileError        a block file is malformed (names file, byte, block, transaction)
     └── StoreError                the data directory is unusable or inconsistent
 
 Every message names what is wrong and where, so that a user can act on it without
@@ -64,6 +65,38 @@ class ExportFormatError(InputError):
             where += f", row {row}"
         if field is not None:
             where += f", field {field!r}"
+        super().__init__(f"{where}: {reason}")
+
+
+class BlockFileError(InputError):
+    """A Bitcoin block file (``blk*.dat``, a raw block) cannot be read as blocks.
+
+    ``offset`` is the byte where the broken block or transaction starts (in the decompressed
+    data for a ``.bz2`` file); ``block`` counts blocks in the file from 0 and ``tx`` counts
+    transactions in the block from 0, so a hex editor or ``bitcoin-cli`` finds the spot.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        reason: str,
+        *,
+        offset: int | None = None,
+        block: int | None = None,
+        tx: int | None = None,
+    ) -> None:
+        self.path = path
+        self.reason = reason
+        self.offset = offset
+        self.block = block
+        self.tx = tx
+        where = path
+        if offset is not None:
+            where += f", byte {offset}"
+        if block is not None:
+            where += f" (block {block} in the file" + (
+                f", transaction {tx})" if tx is not None else ")"
+            )
         super().__init__(f"{where}: {reason}")
 
 
