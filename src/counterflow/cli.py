@@ -101,6 +101,12 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     show_default=True,
     help="duckdb (embedded) or spark (needs the spark extra and Java 17).",
 )
+@click.option(
+    "--blocks",
+    is_flag=True,
+    help="PATHS are Bitcoin Core block files (blk*.dat), raw blocks (.blk, .hex) or .bz2 of "
+    "them, or folders of them, instead of exports.",
+)
 @click.option("--skip-invalid", is_flag=True, help="Quarantine bad rows instead of failing.")
 @click.option(
     "--rejects",
@@ -114,6 +120,7 @@ def ingest(
     chain: str,
     paths: tuple[Path, ...],
     engine: str,
+    blocks: bool,
     skip_invalid: bool,
     rejects: Path | None,
     as_json: bool,
@@ -121,7 +128,8 @@ def ingest(
     """Ingest blockchain-etl exports (files or folders) of CHAIN into the store.
 
     CHAIN is bitcoin, ethereum or a sibling (bitcoin-cash, litecoin, dogecoin, zcash; EVM
-    chains by name). Re-running on the same data changes nothing.
+    chains by name). With --blocks, PATHS are Bitcoin Core block files of bitcoin,
+    bitcoin-testnet or bitcoin-regtest. Re-running on the same data changes nothing.
     """
     from counterflow.ingest import ingest as run_ingest
 
@@ -129,6 +137,7 @@ def ingest(
         report = run_ingest(
             chain,
             list(paths),
+            blocks=blocks,
             data_dir=state.directory,
             engine=engine,
             skip_invalid=skip_invalid,

@@ -89,3 +89,21 @@ def test_spark_reports_the_row_of_a_bad_value(spark_session: Any, tmp_path: Path
         ingest("ethereum", [bad], data_dir=tmp_path / "d", engine="spark")
     assert err.value.row == 2
     assert err.value.field == "value"
+
+
+def test_spark_and_duckdb_store_the_same_block_files(spark_session: Any, tmp_path: Path) -> None:
+    """Block files reach the engines as nested Arrow tables, not files; the tables still agree."""
+    btcd = SAMPLES / "bitcoin-blocks" / "btcd"
+    paths = [
+        btcd / "blockchain" / "testdata" / "blk_0_to_4.dat.bz2",
+        btcd / "database" / "testdata" / "blocks1-256.bz2",
+    ]
+    if not all(p.exists() for p in paths):
+        pytest.skip("reference data not present")
+    embedded = ingest("bitcoin", paths, blocks=True, data_dir=tmp_path / "duckdb")
+    spark = ingest("bitcoin", paths, blocks=True, data_dir=tmp_path / "spark", engine="spark")
+    assert spark.stored == embedded.stored > 0
+    for table in ALL_TABLES:
+        assert rows(tmp_path / "spark", "bitcoin", table) == rows(
+            tmp_path / "duckdb", "bitcoin", table
+        ), table

@@ -1,5 +1,5 @@
-"""Chain ingest: export files (and, later, nodes) into the value-flow store."""
+"""Chain ingest: export files, Bitcoin Core block files (and, later, nodes) into the store."""
 
-from counterflow.ingest.pipeline import IngestReport, ingest
+from counterflow.ingest.pipeline import IngestReport, ingest, ingest_source
 
-__all__ = ["IngestReport", "ingest"]
+__all__ = ["IngestReport", "ingest", "ingest_source"]

@@ -12,6 +12,10 @@ One run is one commit. The steps, each a SQL statement run by the chosen engine:
 7. Parquet parts are written into a fresh commit folder and the manifest swapped atomically.
 
 Nothing reaches the store unless every step succeeds; an interrupted run leaves it untouched.
+
+Step 1 can also be a :class:`~counterflow.ingest.sources.RelationSource` that computes the
+``raw_*`` relations in export shape (Bitcoin Core block files, :mod:`.block_files`); every later
+step is the same, so such a source stores exactly what the export of the same blocks would.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from counterflow.ingest.exports import (
     without_lines,
 )
 from counterflow.ingest.legs import LEG_COLUMNS, leg_select, union_all
+from counterflow.ingest.sources import Relations, RelationSource
 from counterflow.store.datadir import DataDirectory, PendingCommit
 from counterflow.store.engine import Engine, EngineError, open_engine
 from counterflow.store.schema import (
@@ -149,6 +154,7 @@ def ingest(
     chain: str | ChainSpec,
     paths: Sequence[str | os.PathLike[str]],
     *,
+    blocks: bool = False,
     data_dir: str | os.PathLike[str] | DataDirectory | None = None,
     engine: str = "duckdb",
     skip_invalid: bool = False,
@@ -157,11 +163,29 @@ def ingest(
 ) -> IngestReport:
     """Ingest blockchain-etl export files (or folders of them) for ``chain`` into the store.
 
+    With ``blocks``, the paths are Bitcoin Core block files (``blk*.dat``), raw blocks or
+    folders of them instead, read by :class:`~counterflow.ingest.block_files.BlockFileSource`.
+
     Idempotent: (export, block) pairs already stored are skipped. Atomic: on any error, or if
     the process dies, the store is as it was. With ``skip_invalid``, rows that fail
     validation go to a JSON-lines reject file (one object per row with file, row, field and
     reason) instead of failing the run.
     """
+    if blocks:
+        if skip_invalid or rejects_path is not None:
+            raise ConfigError(
+                "--skip-invalid applies to export rows; a block file is read whole or the "
+                "ingest stops at the first broken block"
+            )
+        from counterflow.ingest.block_files import BlockFileSource
+
+        return ingest_source(
+            chain,
+            BlockFileSource([Path(p) for p in paths]),
+            data_dir=data_dir,
+            engine=engine,
+            progress=progress,
+        )
     started = time.perf_counter()
     spec = get_chain(chain)
     if not spec.ingestible:
@@ -204,6 +228,30 @@ def ingest(
     return report
 
 
+def ingest_source(
+    chain: str | ChainSpec,
+    source: RelationSource,
+    *,
+    data_dir: str | os.PathLike[str] | DataDirectory | None = None,
+    engine: str = "duckdb",
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest the raw relations ``source`` computes, with the export path's guarantees."""
+    started = time.perf_counter()
+    spec = get_chain(chain)
+    source.check(spec)
+    directory = data_dir if isinstance(data_dir, DataDirectory) else DataDirectory(data_dir)
+    note = progress or (lambda _stage: None)
+    report = IngestReport(
+        chain=spec.name, engine=engine, files=source.files, ignored_files=source.ignored
+    )
+    with directory.writer(spec.name) as commit, open_engine(engine) as eng:
+        run = _Run(spec, eng, commit, [], {}, False, note, source=source)
+        run.execute(report, None)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
 class _Run:
     """One ingest inside the write lock: the engine session and the commit under way."""
 
@@ -216,8 +264,12 @@ class _Run:
         headers: dict[Path, list[str]],
         skip_invalid: bool,
         note: Progress,
+        *,
+        source: RelationSource | None = None,
     ) -> None:
         self.spec = spec
+        self.source = source
+        self._relations: Relations | None = None
         self.engine = engine
         self.commit = commit
         self.files = files
@@ -248,6 +300,8 @@ class _Run:
                 "WHERE kind > 0 AND source <> 'pending'"
             )[0]
             self._drop_rejected(report)
+            if self._relations is not None:
+                report.warnings.extend(self._relations.warnings)
             if self.rejects:
                 # Written before the commit: a run whose record of rejects could not be
                 # written must not have stored anything.
@@ -268,6 +322,8 @@ class _Run:
         try:
             self._read_and_transform(precise)
         except EngineError as exc:
+            if self.source is not None:
+                raise InputError(f"{', '.join(self.source.files)}: {exc}") from exc
             broken = self._locate_broken_files()
             if not broken:
                 raise ExportFormatError(
@@ -280,6 +336,29 @@ class _Run:
             self._read_and_transform(precise)
 
     def _read_and_transform(self, precise: bool) -> None:
+        if self.source is not None:
+            self._register_source()
+        else:
+            self._read_exports(precise)
+        self.note("transforming")
+        if self.spec.is_utxo:
+            utxo.build_legs(self.engine)
+        else:
+            account.build_legs(self.engine)
+        self._add_block_row_checks()
+        self._drop_covered()
+        self.note("validating addresses")
+        self._check_addresses()
+
+    def _register_source(self) -> None:
+        assert self.source is not None
+        if self._relations is None:  # computed once, even when the build runs twice
+            self.note(self.source.stage)
+            self._relations = self.source.relations(self.spec, self.engine)
+        for kind in _FAMILY_KINDS[self.spec.family]:
+            self.engine.register_arrow(f"raw_{kind.value}", self._relations.tables[kind])
+
+    def _read_exports(self, precise: bool) -> None:
         self.note("reading exports")
         for kind in _FAMILY_KINDS[self.spec.family]:
             files = [f for f in self.files if f.kind is kind]
@@ -307,15 +386,6 @@ class _Run:
                     ) AS d WHERE _copy = 1
                     """,
                 )
-        self.note("transforming")
-        if self.spec.is_utxo:
-            utxo.build_legs(self.engine)
-        else:
-            account.build_legs(self.engine)
-        self._add_block_row_checks()
-        self._drop_covered()
-        self.note("validating addresses")
-        self._check_addresses()
 
     def _locate_broken_files(self) -> list[tuple[ExportFile, BrokenLine]]:
         found: list[tuple[ExportFile, BrokenLine]] = []
@@ -422,7 +492,12 @@ class _Run:
 
     def _check_addresses(self) -> None:
         """Run the chain's codec on every address that is not provably canonical already."""
-        canonical = "regexp_matches(a, '^0x[0-9a-f]{40}$')" if not self.spec.is_utxo else "false"
+        if self.source is not None and self.source.canonical_addresses:
+            canonical = "true"
+        elif not self.spec.is_utxo:
+            canonical = "regexp_matches(a, '^0x[0-9a-f]{40}$')"
+        else:
+            canonical = "false"
         rows = self.engine.query(
             f"""
             SELECT DISTINCT a FROM (
@@ -776,7 +851,11 @@ class _Run:
         record = {
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
             "engine": self.engine.name,
-            "files": [self._display(str(f.path)) for f in self.files],
+            "files": (
+                self.source.files
+                if self.source is not None
+                else [self._display(str(f.path)) for f in self.files]
+            ),
             "transfers": report.stored,
             "rejected_rows": report.rejected_rows,
         }

@@ -153,6 +153,11 @@ class SparkEngine(Engine):
 
     def register_arrow(self, name: str, data: pa.Table) -> None:
         def run() -> None:
+            if any(pa.types.is_nested(f.type) for f in data.schema):
+                # Raw relations from a computed source (block files) nest lists of structs;
+                # Spark 4 takes an Arrow table with its schema as it is.
+                self.spark.createDataFrame(data).createOrReplaceTempView(name)
+                return
             types = {pa.string(): "STRING", pa.int64(): "BIGINT", pa.int32(): "INT"}
             ddl = ", ".join(f"`{f.name}` {types.get(f.type, 'STRING')}" for f in data.schema)
             df = self.spark.createDataFrame(data.to_pylist() or [], ddl)
