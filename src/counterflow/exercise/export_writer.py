@@ -1,0 +1,529 @@
+"""Write simulated chains as blockchain-etl exports: Bitcoin JSON lines and Ethereum CSV.
+
+The output is what bitcoin-etl and ethereum-etl write (field names, value encodings, the
+enriched BigQuery shape of transactions with their receipt and input fields), so a scenario
+goes through exactly the ingest path a real export does. Fields no Counterflow job reads and
+that are bulky to fake (script assembly, logs blooms, state roots) are left out; every field
+that carries value, identity, order or time is written.
+
+Text is assembled by compiled code straight into byte buffers: at tens of millions of
+transfers, formatting is most of the work.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from counterflow.exercise import bitcoin_economy as btc
+from counterflow.exercise import ethereum_economy as eth
+from counterflow.exercise.identifiers import (
+    P2PKH,
+    P2SH,
+    SCRIPT_TYPES,
+    base58_checksums,
+    write_bitcoin_address,
+    write_identifier_hex,
+    write_script_hex,
+)
+
+BITCOIN_BLOCK_ZEROS = 19  # leading zero hex digits of a simulated Bitcoin block hash
+
+ETHEREUM_TRANSACTION_COLUMNS = (
+    "hash,nonce,transaction_index,from_address,to_address,value,gas,gas_price,input,"
+    "receipt_cumulative_gas_used,receipt_gas_used,receipt_contract_address,receipt_status,"
+    "block_timestamp,block_number,block_hash,max_fee_per_gas,max_priority_fee_per_gas,"
+    "transaction_type,receipt_effective_gas_price"
+)
+ETHEREUM_BLOCK_COLUMNS = (
+    "number,hash,parent_hash,miner,size,gas_limit,gas_used,timestamp,transaction_count,"
+    "base_fee_per_gas"
+)
+ETHEREUM_TOKEN_TRANSFER_COLUMNS = (
+    "token_address,from_address,to_address,value,transaction_hash,log_index,block_timestamp,"
+    "block_number,block_hash"
+)
+ETHEREUM_TRACE_COLUMNS = (
+    "block_number,transaction_hash,transaction_index,from_address,to_address,value,input,"
+    "trace_type,call_type,gas,gas_used,subtraces,trace_address,error,status,block_timestamp,"
+    "block_hash,trace_id"
+)
+BITCOIN_BLOCK_LINE = 420
+BITCOIN_TX_LINE = 420
+BITCOIN_INPUT = 250
+BITCOIN_OUTPUT = 260
+ETHEREUM_TX_LINE = 520
+ETHEREUM_SUB_LINE = 460
+ETHEREUM_BLOCK_LINE = 420
+
+_TYPE_NAMES = np.frombuffer(
+    b"".join(name.encode().ljust(24, b" ") for name in SCRIPT_TYPES), np.uint8
+).reshape(len(SCRIPT_TYPES), 24)
+_TYPE_LENGTHS = np.array([len(name) for name in SCRIPT_TYPES], np.int64)
+_SELECTORS = np.frombuffer(
+    b"".join(s.encode().ljust(10, b" ") for s in eth.SELECTORS), np.uint8
+).reshape(len(eth.SELECTORS), 10)
+_SELECTOR_LENGTHS = np.array([len(s) for s in eth.SELECTORS], np.int64)
+
+
+@njit(cache=True, inline="always")
+def _put(buf, pos, text):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    for char in text:
+        buf[pos] = ord(char)
+        pos += 1
+    return pos
+
+
+@njit(cache=True)
+def _int(buf, pos, value):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    if value < 0:
+        buf[pos] = 45  # "-"
+        pos += 1
+        value = -value
+    digits = np.empty(20, np.uint8)
+    n = 0
+    while True:
+        digits[n] = 48 + value % 10
+        value //= 10
+        n += 1
+        if value == 0:
+            break
+    for k in range(n - 1, -1, -1):
+        buf[pos] = digits[k]
+        pos += 1
+    return pos
+
+
+@njit(cache=True)
+def _scaled(buf, pos, value, zeros):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """``value * 10**zeros`` as text, exactly (the held unit back to the base unit)."""
+    pos = _int(buf, pos, value)
+    if value != 0:
+        for _ in range(zeros):
+            buf[pos] = 48
+            pos += 1
+    return pos
+
+
+@njit(cache=True)
+def _block_hash(buf, pos, key, number):  # type: ignore[no-untyped-def]  # pragma: no cover
+    for _ in range(BITCOIN_BLOCK_ZEROS):
+        buf[pos] = 48
+        pos += 1
+    scratch = np.empty(64, np.uint8)
+    write_identifier_hex(scratch, 0, key, number, 32)
+    for k in range(64 - BITCOIN_BLOCK_ZEROS):
+        buf[pos] = scratch[k]
+        pos += 1
+    return pos
+
+
+@njit(cache=True)
+def _btc_address(buf, pos, key, address, kind, legacy, checksums):  # type: ignore[no-untyped-def]  # pragma: no cover
+    checksum = np.uint32(0)
+    if kind == P2PKH or kind == P2SH:
+        checksum = checksums[np.searchsorted(legacy, address)]
+    return write_bitcoin_address(buf, pos, key, address, kind, checksum)
+
+
+@njit(cache=True)
+def _write_bitcoin(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    txs, inputs, outputs, first_block, block_times, tx_key, block_key, address_key, legacy,
+    checksums, buf,
+):
+    pos = 0
+    for t in range(len(txs)):
+        x = txs[t]
+        n_in = x.in_n
+        n_out = x.out_n
+        in_value = np.int64(0)
+        for k in range(n_in):
+            in_value += inputs[x.in_start + k].value
+        out_value = np.int64(0)
+        for k in range(n_out):
+            out_value += outputs[x.out_start + k].value
+        vsize = 11 + 68 * n_in + 31 * n_out
+        pos = _put(buf, pos, '{"hash": "')
+        pos = write_identifier_hex(buf, pos, tx_key, x.number, 32)
+        pos = _put(buf, pos, '", "size": ')
+        pos = _int(buf, pos, vsize + 27 * n_in)
+        pos = _put(buf, pos, ', "virtual_size": ')
+        pos = _int(buf, pos, vsize)
+        pos = _put(buf, pos, ', "version": 2, "lock_time": 0, "block_number": ')
+        pos = _int(buf, pos, x.block)
+        pos = _put(buf, pos, ', "block_hash": "')
+        pos = _block_hash(buf, pos, block_key, x.block)
+        pos = _put(buf, pos, '", "block_timestamp": ')
+        pos = _int(buf, pos, block_times[x.block - first_block])
+        pos = _put(buf, pos, ', "is_coinbase": ')
+        pos = _put(buf, pos, "true" if x.coinbase else "false")
+        pos = _put(buf, pos, ', "index": ')
+        pos = _int(buf, pos, x.index)
+        pos = _put(buf, pos, ', "inputs": [')
+        for k in range(n_in):
+            i = inputs[x.in_start + k]
+            if k:
+                pos = _put(buf, pos, ", ")
+            pos = _put(buf, pos, '{"index": ')
+            pos = _int(buf, pos, k)
+            pos = _put(buf, pos, ', "spent_transaction_hash": "')
+            pos = write_identifier_hex(buf, pos, tx_key, i.tx, 32)
+            pos = _put(buf, pos, '", "spent_output_index": ')
+            pos = _int(buf, pos, i.vout)
+            pos = _put(buf, pos, ', "sequence": 4294967293, "type": "')
+            for c in range(_TYPE_LENGTHS[i.kind]):
+                buf[pos] = _TYPE_NAMES[i.kind, c]
+                pos += 1
+            pos = _put(buf, pos, '", "addresses": ["')
+            pos = _btc_address(buf, pos, address_key, i.address, i.kind, legacy, checksums)
+            pos = _put(buf, pos, '"], "value": ')
+            pos = _int(buf, pos, i.value)
+            pos = _put(buf, pos, "}")
+        pos = _put(buf, pos, '], "outputs": [')
+        for k in range(n_out):
+            o = outputs[x.out_start + k]
+            if k:
+                pos = _put(buf, pos, ", ")
+            pos = _put(buf, pos, '{"index": ')
+            pos = _int(buf, pos, k)
+            pos = _put(buf, pos, ', "script_hex": "')
+            pos = write_script_hex(buf, pos, address_key, o.address, o.kind)
+            pos = _put(buf, pos, '", "required_signatures": 1, "type": "')
+            for c in range(_TYPE_LENGTHS[o.kind]):
+                buf[pos] = _TYPE_NAMES[o.kind, c]
+                pos += 1
+            pos = _put(buf, pos, '", "addresses": ["')
+            pos = _btc_address(buf, pos, address_key, o.address, o.kind, legacy, checksums)
+            pos = _put(buf, pos, '"], "value": ')
+            pos = _int(buf, pos, o.value)
+            pos = _put(buf, pos, "}")
+        pos = _put(buf, pos, '], "input_count": ')
+        pos = _int(buf, pos, n_in)
+        pos = _put(buf, pos, ', "output_count": ')
+        pos = _int(buf, pos, n_out)
+        pos = _put(buf, pos, ', "input_value": ')
+        pos = _int(buf, pos, in_value)
+        pos = _put(buf, pos, ', "output_value": ')
+        pos = _int(buf, pos, out_value)
+        pos = _put(buf, pos, ', "fee": ')
+        pos = _int(buf, pos, 0 if x.coinbase else x.fee)
+        pos = _put(buf, pos, "}\n")
+    return pos
+
+
+@njit(cache=True)
+def _write_bitcoin_blocks(numbers, times, tx_counts, block_key, buf):  # type: ignore[no-untyped-def]  # pragma: no cover
+    pos = 0
+    for b in range(len(numbers)):
+        pos = _put(buf, pos, '{"hash": "')
+        pos = _block_hash(buf, pos, block_key, numbers[b])
+        pos = _put(buf, pos, '", "number": ')
+        pos = _int(buf, pos, numbers[b])
+        pos = _put(buf, pos, ', "version": 536870912, "timestamp": ')
+        pos = _int(buf, pos, times[b])
+        pos = _put(buf, pos, ', "previous_block_hash": "')
+        pos = _block_hash(buf, pos, block_key, numbers[b] - 1)
+        pos = _put(buf, pos, '", "bits": "17034219", "transaction_count": ')
+        pos = _int(buf, pos, tx_counts[b])
+        pos = _put(buf, pos, "}\n")
+    return pos
+
+
+def bitcoin_legacy_table(address_key: int, *arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted legacy (Base58Check) addresses among ``arrays`` and their checksums."""
+    addresses = [a["address"][(a["kind"] == P2PKH) | (a["kind"] == P2SH)] for a in arrays]
+    kinds = [a["kind"][(a["kind"] == P2PKH) | (a["kind"] == P2SH)] for a in arrays]
+    every = np.concatenate(addresses) if addresses else np.zeros(0, np.int64)
+    every_kind = np.concatenate(kinds) if kinds else np.zeros(0, np.int8)
+    legacy, first = np.unique(every, return_index=True)
+    legacy_kind = every_kind[first]
+    checksums = np.zeros(len(legacy), np.uint32)
+    for kind, version in ((P2PKH, 0), (P2SH, 5)):
+        mask = legacy_kind == kind
+        checksums[mask] = base58_checksums(address_key, legacy[mask], version)
+    return legacy, checksums
+
+
+def bitcoin_transactions_text(
+    chunk: btc.BitcoinChunk,
+    first_block: int,
+    block_times: np.ndarray,
+    keys: tuple[int, int, int],
+) -> bytes:
+    """JSON lines of ``chunk``'s transactions; ``keys`` are (tx, block, address) keys."""
+    tx_key, block_key, address_key = keys
+    legacy, checksums = bitcoin_legacy_table(address_key, chunk.inputs, chunk.outputs)
+    size = (
+        len(chunk.txs) * BITCOIN_TX_LINE
+        + len(chunk.inputs) * BITCOIN_INPUT
+        + len(chunk.outputs) * BITCOIN_OUTPUT
+    )
+    buf = np.empty(size, np.uint8)
+    end = _write_bitcoin(
+        chunk.txs, chunk.inputs, chunk.outputs, first_block, block_times,
+        np.uint64(tx_key), np.uint64(block_key), np.uint64(address_key), legacy, checksums, buf,
+    )  # fmt: skip
+    return buf[:end].tobytes()
+
+
+def bitcoin_blocks_text(
+    numbers: np.ndarray, times: np.ndarray, tx_counts: np.ndarray, block_key: int
+) -> bytes:
+    buf = np.empty(len(numbers) * BITCOIN_BLOCK_LINE, np.uint8)
+    end = _write_bitcoin_blocks(numbers, times, tx_counts, np.uint64(block_key), buf)
+    return buf[:end].tobytes()
+
+
+@njit(cache=True)
+def _eth_address(buf, pos, key, account):  # type: ignore[no-untyped-def]  # pragma: no cover
+    pos = _put(buf, pos, "0x")
+    return write_identifier_hex(buf, pos, key, account, 20)
+
+
+@njit(cache=True)
+def _write_ethereum(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+    txs, subs, first_block, block_times, contracts, tx_key, block_key, address_key,
+    tx_buf, token_buf, trace_buf, positions,
+):
+    """Write transactions, token transfers and traces; ``positions`` returns the three ends."""
+    tp = 0
+    kp = 0
+    rp = 0
+    cumulative = np.int64(0)
+    log_index = 0
+    last_block = -1
+    for t in range(len(txs)):
+        x = txs[t]
+        if x.block != last_block:
+            cumulative = 0
+            log_index = 0
+            last_block = x.block
+        cumulative += x.gas_used
+        ts = block_times[x.block - first_block]
+        tp = write_identifier_hex_0x(tx_buf, tp, tx_key, x.number)
+        tp = _put(tx_buf, tp, ",")
+        tp = _int(tx_buf, tp, x.nonce)
+        tp = _put(tx_buf, tp, ",")
+        tp = _int(tx_buf, tp, x.index)
+        tp = _put(tx_buf, tp, ",")
+        tp = _eth_address(tx_buf, tp, address_key, x.sender)
+        tp = _put(tx_buf, tp, ",")
+        tp = _eth_address(tx_buf, tp, address_key, x.to)
+        tp = _put(tx_buf, tp, ",")
+        tp = _scaled(tx_buf, tp, x.value, 6)
+        tp = _put(tx_buf, tp, ",")
+        tp = _int(tx_buf, tp, x.gas_limit)
+        tp = _put(tx_buf, tp, ",")
+        tp = _scaled(tx_buf, tp, x.price, 6)
+        tp = _put(tx_buf, tp, ",")
+        for c in range(_SELECTOR_LENGTHS[x.call]):
+            tx_buf[tp] = _SELECTORS[x.call, c]
+            tp += 1
+        tp = _put(tx_buf, tp, ",")
+        tp = _int(tx_buf, tp, cumulative)
+        tp = _put(tx_buf, tp, ",")
+        tp = _int(tx_buf, tp, x.gas_used)
+        tp = _put(tx_buf, tp, ",,")
+        tp = _int(tx_buf, tp, x.status)
+        tp = _put(tx_buf, tp, ",")
+        tp = _int(tx_buf, tp, ts)
+        tp = _put(tx_buf, tp, ",")
+        tp = _int(tx_buf, tp, x.block)
+        tp = _put(tx_buf, tp, ",")
+        tp = write_identifier_hex_0x(tx_buf, tp, block_key, x.block)
+        tp = _put(tx_buf, tp, ",")
+        tp = _scaled(tx_buf, tp, 2 * x.price, 6)
+        tp = _put(tx_buf, tp, ",")
+        tp = _scaled(tx_buf, tp, max(1, x.price // 10), 6)
+        tp = _put(tx_buf, tp, ",2,")
+        tp = _scaled(tx_buf, tp, x.price, 6)
+        tp = _put(tx_buf, tp, "\n")
+        internal = 0
+        for k in range(x.sub_n):
+            if subs[x.sub_start + k].kind == eth.SUB_INTERNAL:
+                internal += 1
+        if internal:
+            rp = _trace(trace_buf, rp, x, -1, x.sender, x.to, x.value, internal, ts, tx_key, block_key, address_key)
+        child = 0
+        for k in range(x.sub_n):
+            s = subs[x.sub_start + k]
+            if s.kind == eth.SUB_TOKEN:
+                kp = _eth_address(token_buf, kp, address_key, contracts[eth.K_USD + s.asset - eth.USD])
+                kp = _put(token_buf, kp, ",")
+                kp = _eth_address(token_buf, kp, address_key, s.source)
+                kp = _put(token_buf, kp, ",")
+                kp = _eth_address(token_buf, kp, address_key, s.target)
+                kp = _put(token_buf, kp, ",")
+                kp = _scaled(token_buf, kp, s.amount, 6 if s.asset == eth.LST else 0)
+                kp = _put(token_buf, kp, ",")
+                kp = write_identifier_hex_0x(token_buf, kp, tx_key, x.number)
+                kp = _put(token_buf, kp, ",")
+                kp = _int(token_buf, kp, log_index)
+                log_index += 1
+                kp = _put(token_buf, kp, ",")
+                kp = _int(token_buf, kp, ts)
+                kp = _put(token_buf, kp, ",")
+                kp = _int(token_buf, kp, x.block)
+                kp = _put(token_buf, kp, ",")
+                kp = write_identifier_hex_0x(token_buf, kp, block_key, x.block)
+                kp = _put(token_buf, kp, "\n")
+            else:
+                rp = _trace(trace_buf, rp, x, child, s.source, s.target, s.amount, 0, ts, tx_key, block_key, address_key)
+                child += 1
+    positions[0] = tp
+    positions[1] = kp
+    positions[2] = rp
+
+
+@njit(cache=True)
+def write_identifier_hex_0x(buf, pos, key, number):  # type: ignore[no-untyped-def]  # pragma: no cover
+    pos = _put(buf, pos, "0x")
+    return write_identifier_hex(buf, pos, key, number, 32)
+
+
+@njit(cache=True)
+def _trace(buf, pos, x, child, source, target, value, subtraces, ts, tx_key, block_key, address_key):  # type: ignore[no-untyped-def]  # pragma: no cover
+    pos = _int(buf, pos, x.block)
+    pos = _put(buf, pos, ",")
+    pos = write_identifier_hex_0x(buf, pos, tx_key, x.number)
+    pos = _put(buf, pos, ",")
+    pos = _int(buf, pos, x.index)
+    pos = _put(buf, pos, ",")
+    pos = _eth_address(buf, pos, address_key, source)
+    pos = _put(buf, pos, ",")
+    pos = _eth_address(buf, pos, address_key, target)
+    pos = _put(buf, pos, ",")
+    pos = _scaled(buf, pos, value, 6)
+    pos = _put(buf, pos, ",")
+    if child < 0:
+        for c in range(_SELECTOR_LENGTHS[x.call]):
+            buf[pos] = _SELECTORS[x.call, c]
+            pos += 1
+    else:
+        pos = _put(buf, pos, "0x")
+    pos = _put(buf, pos, ",call,call,")
+    pos = _int(buf, pos, x.gas_limit if child < 0 else 2300)
+    pos = _put(buf, pos, ",")
+    pos = _int(buf, pos, x.gas_used if child < 0 else 0)
+    pos = _put(buf, pos, ",")
+    pos = _int(buf, pos, subtraces)
+    pos = _put(buf, pos, ",")
+    if child >= 0:
+        pos = _int(buf, pos, child)
+    pos = _put(buf, pos, ",,")
+    pos = _int(buf, pos, x.status)
+    pos = _put(buf, pos, ",")
+    pos = _int(buf, pos, ts)
+    pos = _put(buf, pos, ",")
+    pos = write_identifier_hex_0x(buf, pos, block_key, x.block)
+    pos = _put(buf, pos, ",call_")
+    pos = write_identifier_hex_0x(buf, pos, tx_key, x.number)
+    if child >= 0:
+        pos = _put(buf, pos, "_")
+        pos = _int(buf, pos, child)
+    pos = _put(buf, pos, "\n")
+    return pos
+
+
+def ethereum_text(
+    chunk: eth.EthereumChunk,
+    first_block: int,
+    block_times: np.ndarray,
+    contracts: np.ndarray,
+    keys: tuple[int, int, int],
+) -> tuple[bytes, bytes, bytes]:
+    """CSV rows (no header) of transactions, token transfers and traces of ``chunk``."""
+    tx_key, block_key, address_key = keys
+    tx_buf = np.empty(len(chunk.txs) * ETHEREUM_TX_LINE, np.uint8)
+    token_buf = np.empty(len(chunk.subs) * ETHEREUM_SUB_LINE, np.uint8)
+    trace_buf = np.empty((len(chunk.subs) + len(chunk.txs)) * ETHEREUM_SUB_LINE, np.uint8)
+    positions = np.zeros(3, np.int64)
+    _write_ethereum(
+        chunk.txs, chunk.subs, first_block, block_times, contracts, np.uint64(tx_key),
+        np.uint64(block_key), np.uint64(address_key), tx_buf, token_buf, trace_buf, positions,
+    )  # fmt: skip
+    return (
+        tx_buf[: positions[0]].tobytes(),
+        token_buf[: positions[1]].tobytes(),
+        trace_buf[: positions[2]].tobytes(),
+    )
+
+
+@njit(cache=True)
+def _write_ethereum_blocks(numbers, times, tx_counts, gas_used, base_fees, miners, block_key, address_key, buf):  # type: ignore[no-untyped-def]  # pragma: no cover
+    pos = 0
+    for b in range(len(numbers)):
+        pos = _int(buf, pos, numbers[b])
+        pos = _put(buf, pos, ",")
+        pos = write_identifier_hex_0x(buf, pos, block_key, numbers[b])
+        pos = _put(buf, pos, ",")
+        pos = write_identifier_hex_0x(buf, pos, block_key, numbers[b] - 1)
+        pos = _put(buf, pos, ",")
+        pos = _eth_address(buf, pos, address_key, miners[b])
+        pos = _put(buf, pos, ",")
+        pos = _int(buf, pos, 600 + 110 * tx_counts[b])
+        pos = _put(buf, pos, ",30000000,")
+        pos = _int(buf, pos, gas_used[b])
+        pos = _put(buf, pos, ",")
+        pos = _int(buf, pos, times[b])
+        pos = _put(buf, pos, ",")
+        pos = _int(buf, pos, tx_counts[b])
+        pos = _put(buf, pos, ",")
+        pos = _scaled(buf, pos, base_fees[b], 6)
+        pos = _put(buf, pos, "\n")
+    return pos
+
+
+def ethereum_blocks_text(
+    numbers: np.ndarray,
+    times: np.ndarray,
+    tx_counts: np.ndarray,
+    gas_used: np.ndarray,
+    base_fees: np.ndarray,
+    miners: np.ndarray,
+    keys: tuple[int, int],
+) -> bytes:
+    block_key, address_key = keys
+    buf = np.empty(len(numbers) * ETHEREUM_BLOCK_LINE, np.uint8)
+    end = _write_ethereum_blocks(
+        numbers, times, tx_counts, gas_used, base_fees, miners,
+        np.uint64(block_key), np.uint64(address_key), buf,
+    )  # fmt: skip
+    return buf[:end].tobytes()
+
+
+@njit(cache=True)
+def _bitcoin_address_column(key, kinds, legacy, checksums, buf, offsets):  # type: ignore[no-untyped-def]  # pragma: no cover
+    pos = 0
+    for a in range(len(kinds)):
+        offsets[a] = pos
+        pos = _btc_address(buf, pos, key, a, kinds[a], legacy, checksums)
+    offsets[len(kinds)] = pos
+
+
+@njit(cache=True)
+def _ethereum_address_column(key, count, buf, offsets):  # type: ignore[no-untyped-def]  # pragma: no cover
+    pos = 0
+    for a in range(count):
+        offsets[a] = pos
+        pos = _eth_address(buf, pos, key, a)
+    offsets[count] = pos
+
+
+def bitcoin_address_column(address_key: int, kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Text of addresses 0..len(kinds)-1 as (UTF-8 bytes, int32 offsets), Arrow's layout."""
+    ids = np.arange(len(kinds), dtype=np.int64)
+    table = np.zeros(len(kinds), dtype=[("address", np.int64), ("kind", np.int8)])
+    table["address"], table["kind"] = ids, kinds
+    legacy, checksums = bitcoin_legacy_table(address_key, table)
+    buf = np.empty(len(kinds) * 62, np.uint8)
+    offsets = np.zeros(len(kinds) + 1, np.int64)
+    _bitcoin_address_column(np.uint64(address_key), kinds, legacy, checksums, buf, offsets)
+    return buf[: offsets[-1]], offsets.astype(np.int32)
+
+
+def ethereum_address_column(address_key: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    buf = np.empty(count * 42, np.uint8)
+    offsets = np.zeros(count + 1, np.int64)
+    _ethereum_address_column(np.uint64(address_key), count, buf, offsets)
+    return buf, offsets.astype(np.int32)
