@@ -43,7 +43,8 @@ MAX_MONEY = 21_000_000 * 100_000_000
 #: A block cannot be larger than the 4 MB weight limit allows for its bytes.
 MAX_BLOCK_BYTES = 4_000_000
 NULL_HASH = bytes(32)
-COINBASE_VOUT = 0xFFFFFFFF
+#: A coinbase input's outpoint: the null hash and index 0xffffffff.
+COINBASE_OUTPOINT = NULL_HASH + b"\xff\xff\xff\xff"
 
 _HEADER = struct.Struct("<i32s32sIII")
 _U16 = struct.Struct("<H").unpack_from
@@ -93,16 +94,16 @@ class Transactions:
 
     ``input_ends[i]``/``output_ends[i]`` are the cumulative input and output counts after
     transaction ``i``, so transaction ``i`` owns inputs ``input_ends[i-1]:input_ends[i]``.
-    Hashes are in internal byte order (reverse them for display). A coinbase's one input is
-    kept here with its null outpoint; ``coinbase_scripts`` holds (transaction, scriptSig) of
-    each coinbase input.
+    Each input is its 36-byte outpoint as serialised (the spent txid, then the output index,
+    little-endian): one slice per input is the cheapest thing the hot loop can keep. Hashes are
+    in internal byte order (reverse them for display). A coinbase's one input is kept with its
+    null outpoint; ``coinbase_scripts`` holds (transaction, scriptSig) of each coinbase input.
     """
 
     txids: list[bytes] = field(default_factory=list)
     input_ends: list[int] = field(default_factory=list)
     output_ends: list[int] = field(default_factory=list)
-    prev_txids: list[bytes] = field(default_factory=list)
-    prev_vouts: list[int] = field(default_factory=list)
+    outpoints: list[bytes] = field(default_factory=list)
     values: list[int] = field(default_factory=list)
     scripts: list[bytes] = field(default_factory=list)
     coinbase_scripts: list[tuple[int, bytes]] = field(default_factory=list)
@@ -112,6 +113,16 @@ class Transactions:
 
     def txid_hex(self, index: int) -> str:
         return self.txids[index][::-1].hex()
+
+    @property
+    def prev_txids(self) -> list[bytes]:
+        """The txid each input spends from, in internal byte order."""
+        return [outpoint[:32] for outpoint in self.outpoints]
+
+    @property
+    def prev_vouts(self) -> list[int]:
+        """The output index each input spends."""
+        return [_U32(outpoint, 32)[0] for outpoint in self.outpoints]
 
 
 @dataclass(slots=True)
@@ -197,11 +208,12 @@ def _decode_transactions(buf: bytes, p: int, count: int, out: Transactions) -> i
     txids = out.txids
     in_ends = out.input_ends
     out_ends = out.output_ends
-    prevs = out.prev_txids
-    vouts = out.prev_vouts
+    outpoints = out.outpoints
     values = out.values
     scripts = out.scripts
-    n_in_total = len(prevs)
+    coinbase = COINBASE_OUTPOINT
+    max_money = MAX_MONEY
+    n_in_total = len(outpoints)
     n_out_total = len(values)
     t = 0
     start = p
@@ -228,8 +240,7 @@ def _decode_transactions(buf: bytes, p: int, count: int, out: Transactions) -> i
             if n_in == 0:
                 raise _BrokenError("transaction has no inputs", t, start)
             for _ in range(n_in):
-                prev = buf[p : p + 32]
-                vout = u32(buf, p + 32)[0]
+                outpoint = buf[p : p + 36]
                 p += 36
                 b = buf[p]
                 if b < 0xFD:
@@ -239,11 +250,10 @@ def _decode_transactions(buf: bytes, p: int, count: int, out: Transactions) -> i
                     size, p = read_compact_size(buf, p)
                 else:
                     size, p = _long_size(buf, p)
-                if vout == COINBASE_VOUT and prev == NULL_HASH:
+                if outpoint == coinbase:
                     out.coinbase_scripts.append((len(txids), buf[p : p + size]))
                 p += size + 4
-                prevs.append(prev)
-                vouts.append(vout)
+                outpoints.append(outpoint)
             b = buf[p]
             if b < 0xFD:
                 n_out = b
@@ -256,7 +266,7 @@ def _decode_transactions(buf: bytes, p: int, count: int, out: Transactions) -> i
                 raise _BrokenError("transaction has no outputs", t, start)
             for _ in range(n_out):
                 value = i64(buf, p)[0]
-                if not 0 <= value <= MAX_MONEY:
+                if not 0 <= value <= max_money:
                     raise _BrokenError(f"output value {value} is outside 0..21e14 satoshi", t, p)
                 b = buf[p + 8]
                 if b < 0xFD:

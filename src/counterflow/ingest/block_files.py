@@ -164,8 +164,9 @@ class EtlTables:
         self._tx_inputs.extend(counts)
         for count in counts:
             self._in_index.extend(range(count))
-        self._in_prev.extend([h[::-1].hex() for h in txs.prev_txids[1:]])
-        self._in_vout.extend(txs.prev_vouts[1:])
+        spent = txs.outpoints[1:]
+        self._in_prev.extend([outpoint[31::-1].hex() for outpoint in spent])
+        self._in_vout.extend([int.from_bytes(outpoint[32:], "little") for outpoint in spent])
         out_ends = txs.output_ends
         previous = 0
         for end in out_ends:
