@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -297,6 +298,140 @@ def demo(state: _State, as_json: bool) -> None:
         )
 
     _emit(document, as_json, render)
+
+
+@cli.group()
+def exercise() -> None:
+    """Simulated heists with ground truth: generate scenarios and score answers."""
+
+
+@exercise.command("run")
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same bytes.")
+@click.option(
+    "--transfers",
+    type=int,
+    default=200_000,
+    show_default=True,
+    help="Transfers to generate over both chains (background and heists).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="New (or empty) folder to write the scenario into.",
+)
+@click.option(
+    "--playbook",
+    "playbooks",
+    multiple=True,
+    help="Heist playbook to run (repeatable; default bybit-2025). "
+    "See `counterflow exercise playbooks`.",
+)
+@click.option("--days", type=float, default=14.0, show_default=True, help="Scenario length.")
+@click.option(
+    "--start",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    default="2026-01-05",
+    show_default=True,
+    help="Scenario start (UTC).",
+)
+@json_option
+def exercise_run(
+    seed: int,
+    transfers: int,
+    out: Path,
+    playbooks: tuple[str, ...],
+    days: float,
+    start: datetime,
+    as_json: bool,
+) -> None:
+    """Write a scenario: Bitcoin and Ethereum exports, labels, ground truth and injects.
+
+    The exports are read by `counterflow ingest bitcoin OUT/bitcoin` and
+    `counterflow ingest ethereum OUT/ethereum`.
+    """
+    from counterflow.exercise import ScenarioConfig, playbook, run_scenario
+
+    config = ScenarioConfig(
+        seed=seed,
+        transfers=transfers,
+        days=days,
+        start=start.replace(tzinfo=UTC),
+        playbooks=tuple(playbook(name) for name in (playbooks or ("bybit-2025",))),
+    )
+    with _fraction_progress(not as_json, "simulating") as note:
+        summary = run_scenario(config, out, progress=note)
+
+    def render(console: Console) -> None:
+        console.print(
+            f"scenario seed {summary.seed}: {summary.transfers:,} transfers "
+            f"({summary.bitcoin['transfers']:,} bitcoin, {summary.ethereum['transfers']:,} "
+            f"ethereum), {summary.start} to {summary.end}, heists: "
+            f"{', '.join(summary.heists)}; written to {summary.out} in {summary.seconds:.1f} s"
+        )
+        console.print(
+            f"next: counterflow ingest bitcoin {summary.out}/bitcoin && "
+            f"counterflow ingest ethereum {summary.out}/ethereum"
+        )
+
+    _emit(summary.to_json(), as_json, render)
+
+
+@exercise.command("score")
+@click.argument("scenario", type=click.Path(exists=True, path_type=Path))
+@click.argument("answers", type=click.Path(dir_okay=False, path_type=Path))
+@json_option
+def exercise_score(scenario: Path, answers: Path, as_json: bool) -> None:
+    """Score a team's ANSWERS (JSON) against SCENARIO's ground truth."""
+    from counterflow.exercise import load_answers, load_ground_truth, score
+
+    result = score(load_ground_truth(scenario), load_answers(answers))
+
+    def render(console: Console) -> None:
+        table = Table(title=f"Exercise score: {result.team or 'team'}")
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        for name, m in (("laundering addresses", result.addresses), ("cash-out deposits", result.deposits)):  # fmt: skip
+            precision = "—" if m.precision is None else f"{m.precision:.1%}"
+            table.add_row(f"{name}: precision", precision)
+            table.add_row(f"{name}: recall", f"{m.recall:.1%} ({m.true_positives}/{m.expected})")
+        table.add_row("funds located", f"{result.funds_located:.1%}")
+        hours = result.first_correct_freeze_hours
+        table.add_row("first correct freeze", "—" if hours is None else f"T+{hours:.1f} h")
+        console.print(table)
+
+    _emit(result.to_json(), as_json, render)
+
+
+@exercise.command("playbooks")
+@json_option
+def exercise_playbooks(as_json: bool) -> None:
+    """List the heist playbooks and what each does."""
+    from dataclasses import asdict
+
+    from counterflow.exercise import PLAYBOOKS
+
+    document = [asdict(p) for p in PLAYBOOKS.values()]
+
+    def render(console: Console) -> None:
+        for p in PLAYBOOKS.values():
+            console.print(f"[bold]{p.name}[/]: {p.description}")
+
+    _emit(document, as_json, render)
+
+
+@contextmanager
+def _fraction_progress(enabled: bool, label: str) -> Iterator[Callable[[float], None]]:
+    """A percentage bar on stderr for work that reports the fraction done."""
+    err = Console(stderr=True)
+    if not enabled or not err.is_terminal:
+        yield lambda _done: None
+        return
+    with Progress(
+        TextColumn(label), BarColumn(), TimeElapsedColumn(), console=err, transient=True
+    ) as bar:
+        task = bar.add_task(label, total=1.0)
+        yield lambda done: bar.update(task, completed=done)
 
 
 def _units(value: str | None, decimals: int | None) -> str:
