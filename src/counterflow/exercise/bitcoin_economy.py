@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from counterflow.exercise.sampling import pick, zipf_count
+from counterflow.exercise.sampling import pareto, pick, zipf_count
 
 # Wallet kinds.
 USER, MERCHANT, EXCHANGE_HOT, EXCHANGE_DEPOSITS, MINER, BRIDGE, OTC = range(7)
@@ -303,8 +303,10 @@ def _credit_outputs(txs, t, outputs, utxos, free, bag, wallets, address_owner, b
 
 
 @njit(cache=True)
-def _spend(s_utxos, s_free, s_bag, s_wallets, s_kind, s_owner, counters, params, txs, inputs, outputs, block, index, w, payees, amounts, n_pay, max_inputs):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _spend(s_utxos, s_free, s_bag, s_wallets, s_kind, s_owner, counters, params, txs, inputs, outputs, block, index, w, payees, amounts, n_pay, max_inputs, exact=False):  # type: ignore[no-untyped-def]  # pragma: no cover
     """One transaction of ``w`` paying ``amounts`` to addresses ``payees``, change to ``w``.
+
+    With ``exact``, a single payee sometimes gets the change too (see below).
 
     Returns the transaction slot, or -1 when ``w`` cannot pay (nothing is changed then).
     """
@@ -324,6 +326,12 @@ def _spend(s_utxos, s_free, s_bag, s_wallets, s_kind, s_owner, counters, params,
     for k in range(n_pay):
         _emit_output(outputs, counters, payees[k], s_kind[payees[k]], amounts[k])
     change = got - total_pay - fee
+    if exact and n_pay == 1 and np.random.random() < 0.25:
+        # "Send everything selected": the payee gets the change too (no change output), the
+        # way wallets spend exact coins or empty themselves.
+        amounts[0] += change
+        outputs[counters[C_OUT] - 1].value = amounts[0]
+        change = 0
     if change > DUST:
         if np.random.random() < s_wallets[w].reuse:
             change_address = inputs[txs[t].in_start].address
@@ -464,7 +472,7 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                         ok = False
                         break
                 if ok:
-                    t = _spend(utxos, free, bag, wallets, address_kind, address_owner, counters, params, txs, inputs, outputs, block, index, w, payees, amounts, n_pay, 16)
+                    t = _spend(utxos, free, bag, wallets, address_kind, address_owner, counters, params, txs, inputs, outputs, block, index, w, payees, amounts, n_pay, 16, True)
             elif r < params[P_DEPOSIT]:
                 w = pick(spend_cdf)
                 if wallets[w].kind != USER and wallets[w].kind != MERCHANT:
@@ -523,8 +531,8 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                         ok = False
                         break
                     payees[k] = _receiving_address(wallets, payee, address_kind, address_owner, counters)
-                    fraction = np.exp(params[P_AMOUNT_MU] + params[P_AMOUNT_SIGMA] * np.random.standard_normal())
-                    amounts[k] = DUST + 1 + np.int64(min(1.0, fraction) * budget / n_pay)
+                    # Sized by the customer (heavy-tailed), within what the batch can carry.
+                    amounts[k] = DUST + 1 + np.int64(min(budget / n_pay, pareto(50_000.0, 1.1)))
                 if ok:
                     t = _spend(utxos, free, bag, wallets, address_kind, address_owner, counters, params, txs, inputs, outputs, block, index, w, payees, amounts, n_pay, 64)
             elif r < params[P_COINJOIN]:
@@ -774,7 +782,8 @@ def simulate(
     room = int(block_budgets.max(initial=0)) * 2 + 50_000
     if len(buffers.inputs) < 2 * room:
         raise ValueError("buffers too small for the largest block; allocate more")
-    _ensure_address_room(state, room)
+    # Every new address is paid by an output, so the output buffer bounds how many appear.
+    _ensure_address_room(state, len(buffers.outputs))
     inj_txs, inj_inputs, inj_outputs, inj_extra = injections
     return int(
         run_blocks(

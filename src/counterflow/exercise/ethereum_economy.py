@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from counterflow.exercise.sampling import lognormal, pick, zipf_count
+from counterflow.exercise.sampling import lognormal, pareto, pick, zipf_count
 
 # Account kinds.
 USER, EXCHANGE_HOT, DEPOSIT, TOKEN, DEX, BRIDGE, BRIDGE_OPERATOR, MIXER, RELAYER, OTC, HEIST = (
@@ -398,12 +398,13 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                 hot = exchange_hot[e]
                 u = pick(receive_cdf)
                 asset = ETH if np.random.random() < 0.6 else USD
+                # Withdrawals are sized by the customer, not by the exchange's float.
                 if asset == ETH:
-                    value = _amount(params, balances[hot, ETH], 0.01)
+                    value = np.int64(min(balances[hot, ETH] * 0.02, pareto(ETHER / 50, 1.1)))
                     if value > 0:
                         t = _open(txs, subs, accounts, balances, counters, params, block, index, hot, user_account[u], value, CALL_TRANSFER)
                 else:
-                    amount = _amount(params, balances[hot, USD], 0.01)
+                    amount = np.int64(min(balances[hot, USD] * 0.02, pareto(50e6, 1.1)))
                     if amount > 0:
                         t = _open(txs, subs, accounts, balances, counters, params, block, index, hot, usd_token, 0, CALL_TOKEN)
                         if t >= 0 and txs[t].status == 1:

@@ -29,6 +29,12 @@ def zipf_count(low: int, high: int, exponent: float) -> np.int64:  # pragma: no 
 
 
 @njit(cache=True)
+def pareto(scale: float, alpha: float) -> float:  # pragma: no cover - compiled
+    """A Pareto(alpha) draw of at least ``scale``: most small, a few enormous."""
+    return float(scale * (1.0 - np.random.random()) ** (-1.0 / alpha))
+
+
+@njit(cache=True)
 def lognormal(mu: float, sigma: float) -> float:  # pragma: no cover - compiled
     return float(np.exp(mu + sigma * np.random.standard_normal()))
 

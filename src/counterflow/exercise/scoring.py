@@ -129,12 +129,13 @@ def score(truth: GroundTruth, answers: Answers) -> Score:
         for d in heist.destinations:
             key = (d.chain, _normal(d.chain, d.address))
             destinations[key] = destinations.get(key, 0.0) + d.amount * USD_PER_UNIT[d.asset]
-            thefts.setdefault(key, theft)
+            thefts[key] = min(thefts.get(key, theft), theft)
         for h in heist.held:
             key = (h["chain"], _normal(h["chain"], h["address"]))
             held[key] = held.get(key, 0.0) + h["amount"] * USD_PER_UNIT[h["asset"]]
-        for key in heist.laundering_addresses:
-            thefts.setdefault((key[0], _normal(*key)), theft)
+        for chain, address in heist.laundering_addresses:
+            key = (chain, _normal(chain, address))
+            thefts[key] = min(thefts.get(key, theft), theft)
         stolen_usd += sum(amount * USD_PER_UNIT[asset] for asset, amount in heist.stolen.items())
     laundering = {(c, _normal(c, a)) for c, a in laundering}
 
