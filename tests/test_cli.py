@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from counterflow.cli import main
-from counterflow.demo import demo_data_dir, run_demo
+from counterflow.demo import DEMO_SCENARIO, demo_data_dir, ingest_bundled_exports
 from counterflow.store.datadir import DataDirectory
 
 DEMO = demo_data_dir()
@@ -85,9 +85,9 @@ def assert_error(code: int, out: str, err: str, *fragments: str) -> None:
 
 @pytest.fixture(scope="module")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A data directory holding the demo, shared by the read-only tests."""
+    """A data directory holding the bundled real exports, shared by the read-only tests."""
     store = tmp_path_factory.mktemp("cli") / "data"
-    run_demo(DataDirectory(store))
+    ingest_bundled_exports(DataDirectory(store))
     return str(store)
 
 
@@ -99,25 +99,45 @@ def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # -- demo -----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_demo_json_then_human_rerun(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     doc = run_json(capsys, "--data-dir", str(data_dir), "demo", "--json")
-    assert set(doc) == {"ingest", "stats", "busiest_address"}
+    assert set(doc) == {"ingest", "scenario", "stats", "busiest_address"}
     bitcoin, ethereum = doc["ingest"]
     assert (bitcoin["chain"], ethereum["chain"]) == ("bitcoin", "ethereum")
-    for step in doc["ingest"]:
+    scenario = doc["scenario"]
+    steps = doc["ingest"] + scenario["ingest"]
+    for step in steps:
         assert set(step) >= INGEST_KEYS
         assert step["rejected"] == 0 and step["stored"] == step["read"] > 0
         assert isinstance(step["seconds"], float)
     assert bitcoin["stored"] == sum(btc_legs(r) for r in BTC)
-    assert doc["stats"]["transfers"] == bitcoin["stored"] + ethereum["stored"]
+    # The scenario's exports are stored transfer for transfer.
+    generated = scenario["generated"]
+    assert [s["stored"] for s in scenario["ingest"]] == [
+        generated["bitcoin"]["transfers"],
+        generated["ethereum"]["transfers"],
+    ]
+    assert doc["stats"]["transfers"] == sum(s["stored"] for s in steps)
+    [heist] = scenario["heists"]
+    assert heist["name"] == DEMO_SCENARIO.playbooks[0].name
+    assert heist["cash_out_deposits"] > 0 and heist["bridge_crossings"] > 0
+    assert Path(scenario["folder"], "ground_truth.json").is_file()
     assert doc["busiest_address"]["chain"] == "ethereum"
     assert (data_dir / "chains" / "bitcoin" / "manifest.json").is_file()
 
+    # A second run reuses the scenario and stores nothing new.
     code, out, err = run(capsys, "--data-dir", str(data_dir), "demo")
     assert code == 0 and err == ""
     expected = sum(btc_legs(r) for r in BTC)
-    assert f"ingested bitcoin: 0 new transfers ({expected} read, {expected} already stored)" in out
-    assert "ingested ethereum: 0 new transfers" in out
+    assert (
+        f"ingested bitcoin (real exports): 0 new transfers ({expected} read, "
+        f"{expected} already stored)"
+    ) in out
+    assert "ingested ethereum (exercise scenario): 0 new transfers" in out
+    assert "simulated" not in out
+    assert f"heist {heist['name']} at {heist['theft_time']}: stole 9,000 ETH, 6,000 LSTX" in out
+    assert "cashed out at " in out
     assert f"busiest address: {doc['busiest_address']['address']} on ethereum" in out
     assert "next: counterflow address ADDRESS" in out
     assert "store size:" in out

@@ -280,12 +280,34 @@ def demo(state: _State, as_json: bool) -> None:
         document = run_demo(state.directory, progress=note)
 
     def render(console: Console) -> None:
-        for step in document["ingest"]:
+        scenario = document["scenario"]
+        steps = [("real exports", s) for s in document["ingest"]]
+        steps += [("exercise scenario", s) for s in scenario["ingest"]]
+        for source, step in steps:
             console.print(
-                f"ingested {step['chain']}: {step['stored']:,} new transfers "
+                f"ingested {step['chain']} ({source}): {step['stored']:,} new transfers "
                 f"({step['read']:,} read, {step['skipped']:,} already stored) "
                 f"in {step['seconds']:.2f} s"
             )
+        generated = scenario["generated"]
+        if generated:
+            console.print(
+                f"simulated {generated['transfers']:,} transfers, {generated['start']} to "
+                f"{generated['end']}, in {generated['seconds']:.1f} s: {scenario['folder']}"
+            )
+        for heist in scenario["heists"]:
+            stolen = ", ".join(
+                f"{_units(str(v), _DECIMALS[a])} {a}" for a, v in heist["stolen"].items() if v
+            )
+            console.print(
+                f"[bold]heist {heist['name']}[/] at {heist['theft_time']}: stole {stolen}; "
+                f"{heist['laundering_addresses']:,} laundering addresses, "
+                f"{heist['bridge_crossings']} bridge crossings, "
+                f"{heist['cash_out_deposits']} cash-out deposits"
+            )
+            for service, amounts in sorted(heist["cashed_out"].items()):
+                parts = ", ".join(f"{_units(str(v), _DECIMALS[a])} {a}" for a, v in amounts.items())
+                console.print(f"  cashed out at {service}: {parts}")
         _render_stats(console, document["stats"])
         top = document["busiest_address"]
         if top:
@@ -294,7 +316,8 @@ def demo(state: _State, as_json: bool) -> None:
                 f"{sum(f['transfers_in'] + f['transfers_out'] for f in top['flows'])} transfers"
             )
         console.print(
-            "next: counterflow address ADDRESS, counterflow tx TXID, counterflow stats --json"
+            "next: counterflow address ADDRESS, counterflow tx TXID, counterflow stats --json, "
+            f"counterflow exercise score {scenario['folder']} ANSWERS.json"
         )
 
     _emit(document, as_json, render)
@@ -391,7 +414,11 @@ def exercise_score(scenario: Path, answers: Path, as_json: bool) -> None:
         table = Table(title=f"Exercise score: {result.team or 'team'}")
         table.add_column("measure")
         table.add_column("value", justify="right")
-        for name, m in (("laundering addresses", result.addresses), ("cash-out deposits", result.deposits)):  # fmt: skip
+        measures = (
+            ("laundering addresses", result.addresses),
+            ("cash-out deposits", result.deposits),
+        )
+        for name, m in measures:
             precision = "—" if m.precision is None else f"{m.precision:.1%}"
             table.add_row(f"{name}: precision", precision)
             table.add_row(f"{name}: recall", f"{m.recall:.1%} ({m.true_positives}/{m.expected})")
@@ -432,6 +459,9 @@ def _fraction_progress(enabled: bool, label: str) -> Iterator[Callable[[float], 
     ) as bar:
         task = bar.add_task(label, total=1.0)
         yield lambda done: bar.update(task, completed=done)
+
+
+_DECIMALS = {"BTC": 8, "ETH": 18, "LSTX": 18, "USDX": 6}
 
 
 def _units(value: str | None, decimals: int | None) -> str:

@@ -17,16 +17,24 @@ def bitcoin(seed: int, blocks: int = 150) -> tuple[btc.BitcoinState, btc.Bitcoin
     rng = np.random.default_rng(seed)
     seed_compiled_rng(seed)
     state = btc.new_bitcoin_state(
-        rng, users=USERS, merchants=30, exchanges=len(EXCHANGES), miners=4,
-        address_capacity=50_000, exchange_weights=EXCHANGES,
+        rng,
+        users=USERS,
+        merchants=30,
+        exchanges=len(EXCHANGES),
+        miners=4,
+        address_capacity=50_000,
+        exchange_weights=EXCHANGES,
         user_activity=pareto_weights(rng, USERS, 1.2),
-        user_popularity=pareto_weights(rng, USERS, 1.1), params=btc.default_params(),
-    )  # fmt: skip
+        user_popularity=pareto_weights(rng, USERS, 1.1),
+        params=btc.default_params(),
+    )
     buffers = btc.BitcoinBuffers.allocate(1 << 20)
     numbers = 800_000 + np.arange(blocks, dtype=np.int64)
     budgets = rng.integers(200, 3_000, blocks)
     crossing = np.zeros(0, btc.CROSSING)
-    assert btc.simulate(state, buffers, numbers, budgets, btc.empty_injections(), crossing) == blocks
+    assert (
+        btc.simulate(state, buffers, numbers, budgets, btc.empty_injections(), crossing) == blocks
+    )
     return state, btc.take(state, buffers)
 
 
@@ -60,7 +68,11 @@ def test_bitcoin_transactions_balance_and_spend_each_output_once(seed: int) -> N
                 assert value == i["value"]
                 assert not coinbase or x["block"] - block >= btc.COINBASE_MATURITY
         for vout, o in enumerate(outs):
-            created[(int(x["number"]), vout)] = (int(o["value"]), int(x["block"]), bool(x["coinbase"]))  # fmt: skip
+            created[(int(x["number"]), vout)] = (
+                int(o["value"]),
+                int(x["block"]),
+                bool(x["coinbase"]),
+            )
     for block, value in coinbase_value.items():
         assert value == btc.SUBSIDY + fees.get(block, 0)
 
@@ -78,16 +90,24 @@ def test_ethereum_balances_never_go_negative_and_only_gas_is_burned(seed: int) -
     rng = np.random.default_rng(seed)
     seed_compiled_rng(seed)
     state = eth.new_ethereum_state(
-        rng, users=USERS, exchanges=len(EXCHANGES), relayers=3, account_capacity=20_000,
-        exchange_weights=EXCHANGES, user_activity=pareto_weights(rng, USERS, 1.2),
-        user_popularity=pareto_weights(rng, USERS, 1.1), params=eth.default_params(),
-    )  # fmt: skip
+        rng,
+        users=USERS,
+        exchanges=len(EXCHANGES),
+        relayers=3,
+        account_capacity=20_000,
+        exchange_weights=EXCHANGES,
+        user_activity=pareto_weights(rng, USERS, 1.2),
+        user_popularity=pareto_weights(rng, USERS, 1.1),
+        params=eth.default_params(),
+    )
     before = state.balances[: state.counters[eth.C_ACCOUNT]].sum(axis=0)
     buffers = eth.EthereumBuffers.allocate(1 << 20)
     blocks = 2_000
     numbers = 20_000_000 + np.arange(blocks, dtype=np.int64)
     budgets = rng.integers(0, 80, blocks)
-    done = eth.simulate(state, buffers, numbers, budgets, eth.empty_injections(), np.zeros(0, eth.CROSSING))  # fmt: skip
+    done = eth.simulate(
+        state, buffers, numbers, budgets, eth.empty_injections(), np.zeros(0, eth.CROSSING)
+    )
     assert done == blocks
     chunk = eth.take(state, buffers)
     after = state.balances[: state.counters[eth.C_ACCOUNT]]

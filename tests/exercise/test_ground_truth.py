@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from exercise_scenario import CONFIG, Scenario
 
 from counterflow.chains.registry import normalize_address
 from counterflow.exercise import load_ground_truth
@@ -15,8 +16,6 @@ from counterflow.exercise.truth import GroundTruth
 from counterflow.exercise.world import satoshi_for_held
 from counterflow.store.reader import StoreReader
 from counterflow.store.schema import TransferKind
-
-from exercise_scenario import CONFIG, Scenario
 
 KINDS = {
     "input": TransferKind.INPUT,
@@ -164,7 +163,9 @@ def test_every_stored_address_has_a_true_owner(scenario: Scenario) -> None:
     assert len(known) == owners.num_rows  # no address twice
     with StoreReader(scenario.store) as reader:
         for chain in ("bitcoin", "ethereum"):
-            stored = {r[0] for r in reader.rows(f"SELECT address FROM {reader.table(chain, 'addresses')}")}  # fmt: skip
+            stored = {
+                r[0] for r in reader.rows(f"SELECT address FROM {reader.table(chain, 'addresses')}")
+            }
             assert stored and stored <= {a for c, a in known if c == chain}
 
 

@@ -55,12 +55,19 @@ def test_partial_and_wrong_answers(scenario: Scenario) -> None:
     answers = {
         "team": "blue",
         "addresses": [
-            {"chain": a["chain"], "address": a["address"].upper() if a["chain"] == "ethereum" else a["address"]}  # fmt: skip
+            {
+                "chain": a["chain"],
+                "address": a["address"].upper() if a["chain"] == "ethereum" else a["address"],
+            }
             for a in heist.addresses[:10]
         ]
         + [{"chain": "ethereum", "address": "0x" + "ab" * 20}],
         "freeze_requests": [
-            {"chain": "bitcoin", "address": "bc1qnotreallyanaddress", "time": iso(heist.theft_time, 1)},  # fmt: skip
+            {
+                "chain": "bitcoin",
+                "address": "bc1qnotreallyanaddress",
+                "time": iso(heist.theft_time, 1),
+            },
             {"chain": right.chain, "address": right.address, "time": iso(heist.theft_time, 30)},
         ],
     }

@@ -63,11 +63,13 @@ def test_bitcoin_address_reuse_and_change(scenario: Scenario) -> None:
     owner = {
         a: o
         for c, a, o in zip(
-            owners["chain"].to_pylist(), owners["address"].to_pylist(), owners["owner"].to_pylist(),
+            owners["chain"].to_pylist(),
+            owners["address"].to_pylist(),
+            owners["owner"].to_pylist(),
             strict=True,
         )
         if c == "bitcoin"
-    }  # fmt: skip
+    }
     with StoreReader(scenario.store) as reader:
         f, a = reader.table("bitcoin", "transfers"), reader.table("bitcoin", "addresses")
         rows = reader.rows(
@@ -93,7 +95,11 @@ def test_bitcoin_address_reuse_and_change(scenario: Scenario) -> None:
         spent = inputs.get(tx)
         spender = owner[spent[0]] if spent else ""
         # An ordinary payment: a user's coins, one payee and perhaps change.
-        if spender.startswith("user-") and len(outputs[tx]) <= 2 and {owner[i] for i in spent} == {spender}:  # fmt: skip
+        if (
+            spender.startswith("user-")
+            and len(outputs[tx]) <= 2
+            and {owner[i] for i in spent} == {spender}
+        ):
             change = [o for o in outputs[tx] if owner[o] == spender]
             if len(change) < len(outputs[tx]):
                 payments += 1

@@ -143,10 +143,14 @@ class BitcoinChunk:
     crossings: np.ndarray
 
 
-
-
 @njit(cache=True)
-def _new_address(wallets, w, address_kind, address_owner, counters) -> np.int64:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _new_address(
+    wallets: np.ndarray,
+    w: int,
+    address_kind: np.ndarray,
+    address_owner: np.ndarray,
+    counters: np.ndarray,
+) -> int:
     a = counters[C_ADDRESS]
     counters[C_ADDRESS] += 1
     address_kind[a] = wallets[w].address_kind
@@ -155,7 +159,13 @@ def _new_address(wallets, w, address_kind, address_owner, counters) -> np.int64:
 
 
 @njit(cache=True)
-def _receiving_address(wallets, w, address_kind, address_owner, counters) -> np.int64:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _receiving_address(
+    wallets: np.ndarray,
+    w: int,
+    address_kind: np.ndarray,
+    address_owner: np.ndarray,
+    counters: np.ndarray,
+) -> int:
     """The address ``w`` gives out now; afterwards it may rotate to a fresh one."""
     a = wallets[w].address
     if np.random.random() >= wallets[w].reuse:
@@ -164,7 +174,20 @@ def _receiving_address(wallets, w, address_kind, address_owner, counters) -> np.
 
 
 @njit(cache=True)
-def _add_utxo(state_utxos, free, bag, wallets, w, tx, vout, address, value, block, coinbase, counters) -> None:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _add_utxo(
+    state_utxos: np.ndarray,
+    free: np.ndarray,
+    bag: np.ndarray,
+    wallets: np.ndarray,
+    w: int,
+    tx: int,
+    vout: int,
+    address: int,
+    value: int,
+    block: int,
+    coinbase: bool,
+    counters: np.ndarray,
+) -> None:
     """Give the output to ``w`` to spend later.
 
     A wallet whose bag is full (an OTC desk that only receives, say) leaves the output
@@ -188,20 +211,31 @@ def _add_utxo(state_utxos, free, bag, wallets, w, tx, vout, address, value, bloc
 
 
 @njit(cache=True)
-def _bag_full(wallets, w, room) -> bool:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _bag_full(wallets: np.ndarray, w: int, room: int) -> bool:
     return wallets[w].bag_n + room > wallets[w].bag_cap
 
 
-
-
 @njit(cache=True)
-def _fee(params, n_in, n_out) -> np.int64:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _fee(params: np.ndarray, n_in: int, n_out: int) -> int:
     rate = np.exp(params[P_FEE_MU] + params[P_FEE_SIGMA] * np.random.standard_normal())
     return np.int64(max(1.0, rate) * (11 + 68 * n_in + 31 * n_out))
 
 
 @njit(cache=True)
-def _take_inputs(utxos, free, bag, wallets, w, need, block, max_inputs, inputs, counters, address_kind, allow_short=False) -> np.int64:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _take_inputs(
+    utxos: np.ndarray,
+    free: np.ndarray,
+    bag: np.ndarray,
+    wallets: np.ndarray,
+    w: int,
+    need: int,
+    block: int,
+    max_inputs: int,
+    inputs: np.ndarray,
+    counters: np.ndarray,
+    address_kind: np.ndarray,
+    allow_short: bool = False,
+) -> int:
     """Move UTXOs of ``w`` into the input buffer until they cover ``need``; return the total.
 
     Coins are taken from a random point in the wallet's bag onward, which mixes old and new
@@ -254,7 +288,9 @@ def _take_inputs(utxos, free, bag, wallets, w, need, block, max_inputs, inputs, 
 
 
 @njit(cache=True)
-def _emit_output(outputs, counters, address, kind, value) -> None:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _emit_output(
+    outputs: np.ndarray, counters: np.ndarray, address: int, kind: int, value: int
+) -> None:
     o = outputs[counters[C_OUT]]
     o.address = address
     o.kind = kind
@@ -263,7 +299,7 @@ def _emit_output(outputs, counters, address, kind, value) -> None:  # type: igno
 
 
 @njit(cache=True)
-def _open_tx(txs, counters, block, index) -> np.int64:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _open_tx(txs: np.ndarray, counters: np.ndarray, block: int, index: int) -> int:
     t = counters[C_TX]
     txs[t].number = counters[C_TXNO]
     counters[C_TXNO] += 1
@@ -277,7 +313,7 @@ def _open_tx(txs, counters, block, index) -> np.int64:  # type: ignore[no-untype
 
 
 @njit(cache=True)
-def _close_tx(txs, t, counters, fee) -> None:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _close_tx(txs: np.ndarray, t: int, counters: np.ndarray, fee: int) -> None:
     txs[t].in_n = counters[C_IN] - txs[t].in_start
     txs[t].out_n = counters[C_OUT] - txs[t].out_start
     txs[t].fee = fee
@@ -286,24 +322,68 @@ def _close_tx(txs, t, counters, fee) -> None:  # type: ignore[no-untyped-def]  #
 
 
 @njit(cache=True)
-def _abandon_tx(counters, txs, t) -> None:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _abandon_tx(counters: np.ndarray, txs: np.ndarray, t: int) -> None:
     counters[C_TXNO] -= 1
     counters[C_IN] = txs[t].in_start
     counters[C_OUT] = txs[t].out_start
 
 
 @njit(cache=True)
-def _credit_outputs(txs, t, outputs, utxos, free, bag, wallets, address_owner, block, counters) -> None:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _credit_outputs(
+    txs: np.ndarray,
+    t: int,
+    outputs: np.ndarray,
+    utxos: np.ndarray,
+    free: np.ndarray,
+    bag: np.ndarray,
+    wallets: np.ndarray,
+    address_owner: np.ndarray,
+    block: int,
+    counters: np.ndarray,
+) -> None:
     """Give each output of ``t`` to the wallet that owns its address (heist addresses: none)."""
     for k in range(txs[t].out_n):
         o = outputs[txs[t].out_start + k]
         owner = address_owner[o.address]
         if owner >= 0:
-            _add_utxo(utxos, free, bag, wallets, owner, txs[t].number, k, o.address, o.value, block, txs[t].coinbase, counters)
+            _add_utxo(
+                utxos,
+                free,
+                bag,
+                wallets,
+                owner,
+                txs[t].number,
+                k,
+                o.address,
+                o.value,
+                block,
+                txs[t].coinbase,
+                counters,
+            )
 
 
 @njit(cache=True)
-def _spend(s_utxos, s_free, s_bag, s_wallets, s_kind, s_owner, counters, params, txs, inputs, outputs, block, index, w, payees, amounts, n_pay, max_inputs, exact=False):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _spend(
+    s_utxos: np.ndarray,
+    s_free: np.ndarray,
+    s_bag: np.ndarray,
+    s_wallets: np.ndarray,
+    s_kind: np.ndarray,
+    s_owner: np.ndarray,
+    counters: np.ndarray,
+    params: np.ndarray,
+    txs: np.ndarray,
+    inputs: np.ndarray,
+    outputs: np.ndarray,
+    block: int,
+    index: int,
+    w: int,
+    payees: np.ndarray,
+    amounts: np.ndarray,
+    n_pay: int,
+    max_inputs: int,
+    exact: bool = False,
+) -> int:
     """One transaction of ``w`` paying ``amounts`` to addresses ``payees``, change to ``w``.
 
     With ``exact``, a single payee sometimes gets the change too (see below).
@@ -315,7 +395,19 @@ def _spend(s_utxos, s_free, s_bag, s_wallets, s_kind, s_owner, counters, params,
         total_pay += amounts[k]
     t = _open_tx(txs, counters, block, index)
     estimate = _fee(params, 2, n_pay + 1)
-    got = _take_inputs(s_utxos, s_free, s_bag, s_wallets, w, total_pay + estimate, block, max_inputs, inputs, counters, s_kind)
+    got = _take_inputs(
+        s_utxos,
+        s_free,
+        s_bag,
+        s_wallets,
+        w,
+        total_pay + estimate,
+        block,
+        max_inputs,
+        inputs,
+        counters,
+        s_kind,
+    )
     if got < 0:
         _abandon_tx(counters, txs, t)
         return -1
@@ -345,19 +437,37 @@ def _spend(s_utxos, s_free, s_bag, s_wallets, s_kind, s_owner, counters, params,
     return t
 
 
-
-
 @njit(cache=True)
-def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
-    wallets, utxos, bag, free, address_kind, address_owner, deposit_address,
-    spend_cdf, receive_cdf, exchange_cdf, exchange_hot, exchange_pool, miners, bridge,
-    params, counters,
-    block_numbers, block_budgets,
-    inj_txs, inj_inputs, inj_outputs, inj_extra,
-    releases,
-    txs, inputs, outputs, crossings,
-    io_room,
-):
+def run_blocks(
+    wallets: np.ndarray,
+    utxos: np.ndarray,
+    bag: np.ndarray,
+    free: np.ndarray,
+    address_kind: np.ndarray,
+    address_owner: np.ndarray,
+    deposit_address: np.ndarray,
+    spend_cdf: np.ndarray,
+    receive_cdf: np.ndarray,
+    exchange_cdf: np.ndarray,
+    exchange_hot: np.ndarray,
+    exchange_pool: np.ndarray,
+    miners: np.ndarray,
+    bridge: int,
+    params: np.ndarray,
+    counters: np.ndarray,
+    block_numbers: np.ndarray,
+    block_budgets: np.ndarray,
+    inj_txs: np.ndarray,
+    inj_inputs: np.ndarray,
+    inj_outputs: np.ndarray,
+    inj_extra: np.ndarray,
+    releases: np.ndarray,
+    txs: np.ndarray,
+    inputs: np.ndarray,
+    outputs: np.ndarray,
+    crossings: np.ndarray,
+    io_room: int,
+) -> int:
     """Simulate ``block_numbers`` in order; stop early when the buffers have < ``io_room`` left.
 
     ``inj_txs`` (with their inputs/outputs) are placed first in their block, after the
@@ -368,12 +478,15 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
     payees = np.empty(512, np.int64)
     amounts = np.empty(512, np.int64)
     n_users = deposit_address.shape[0]
-    n_exchanges = deposit_address.shape[1]
     inj_next = 0
     rel_next = 0
     for b in range(len(block_numbers)):
         block = block_numbers[b]
-        if len(txs) - counters[C_TX] < io_room // 4 or len(inputs) - counters[C_IN] < io_room or len(outputs) - counters[C_OUT] < io_room:
+        if (
+            len(txs) - counters[C_TX] < io_room // 4
+            or len(inputs) - counters[C_IN] < io_room
+            or len(outputs) - counters[C_OUT] < io_room
+        ):
             return b
         fees = np.int64(0)
         index = 1
@@ -412,7 +525,19 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                     if wallets[u].kind != USER:
                         continue
                     share = _fee(params, 1, 2)
-                    got = _take_inputs(utxos, free, bag, wallets, u, denomination + share, block, 4, inputs, counters, address_kind)
+                    got = _take_inputs(
+                        utxos,
+                        free,
+                        bag,
+                        wallets,
+                        u,
+                        denomination + share,
+                        block,
+                        4,
+                        inputs,
+                        counters,
+                        address_kind,
+                    )
                     if got < 0:
                         continue
                     mixed = _new_address(wallets, u, address_kind, address_owner, counters)
@@ -430,7 +555,9 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
             txs[t].fee = fee
             counters[C_TX] += 1
             counters[C_TRANSFERS] += txs[t].in_n + txs[t].out_n
-            _credit_outputs(txs, t, outputs, utxos, free, bag, wallets, address_owner, block, counters)
+            _credit_outputs(
+                txs, t, outputs, utxos, free, bag, wallets, address_owner, block, counters
+            )
             fees += fee
             index += 1
             inj_next += 1
@@ -442,7 +569,26 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                 user = releases[rel_next].user
                 payees[0] = _receiving_address(wallets, user, address_kind, address_owner, counters)
             amounts[0] = releases[rel_next].amount
-            t = _spend(utxos, free, bag, wallets, address_kind, address_owner, counters, params, txs, inputs, outputs, block, index, bridge, payees, amounts, 1, 64)
+            t = _spend(
+                utxos,
+                free,
+                bag,
+                wallets,
+                address_kind,
+                address_owner,
+                counters,
+                params,
+                txs,
+                inputs,
+                outputs,
+                block,
+                index,
+                bridge,
+                payees,
+                amounts,
+                1,
+                64,
+            )
             rel_next += 1
             if t >= 0:
                 fees += txs[t].fee
@@ -465,14 +611,38 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                     if payee == w or _bag_full(wallets, payee, 4):
                         ok = False
                         break
-                    payees[k] = _receiving_address(wallets, payee, address_kind, address_owner, counters)
-                    fraction = np.exp(params[P_AMOUNT_MU] + params[P_AMOUNT_SIGMA] * np.random.standard_normal())
+                    payees[k] = _receiving_address(
+                        wallets, payee, address_kind, address_owner, counters
+                    )
+                    fraction = np.exp(
+                        params[P_AMOUNT_MU] + params[P_AMOUNT_SIGMA] * np.random.standard_normal()
+                    )
                     amounts[k] = np.int64(min(0.95, fraction) * wallets[w].balance / n_pay)
                     if amounts[k] <= DUST:
                         ok = False
                         break
                 if ok:
-                    t = _spend(utxos, free, bag, wallets, address_kind, address_owner, counters, params, txs, inputs, outputs, block, index, w, payees, amounts, n_pay, 16, True)
+                    t = _spend(
+                        utxos,
+                        free,
+                        bag,
+                        wallets,
+                        address_kind,
+                        address_owner,
+                        counters,
+                        params,
+                        txs,
+                        inputs,
+                        outputs,
+                        block,
+                        index,
+                        w,
+                        payees,
+                        amounts,
+                        n_pay,
+                        16,
+                        True,
+                    )
             elif r < params[P_DEPOSIT]:
                 w = pick(spend_cdf)
                 if wallets[w].kind != USER and wallets[w].kind != MERCHANT:
@@ -481,15 +651,40 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                 if w < n_users:
                     a = deposit_address[w, e]
                     if a < 0:
-                        a = _new_address(wallets, exchange_pool[e], address_kind, address_owner, counters)
+                        a = _new_address(
+                            wallets, exchange_pool[e], address_kind, address_owner, counters
+                        )
                         deposit_address[w, e] = a
                 else:
-                    a = _receiving_address(wallets, exchange_hot[e], address_kind, address_owner, counters)
-                fraction = np.exp(params[P_AMOUNT_MU] + 0.5 + params[P_AMOUNT_SIGMA] * np.random.standard_normal())
+                    a = _receiving_address(
+                        wallets, exchange_hot[e], address_kind, address_owner, counters
+                    )
+                fraction = np.exp(
+                    params[P_AMOUNT_MU] + 0.5 + params[P_AMOUNT_SIGMA] * np.random.standard_normal()
+                )
                 payees[0] = a
                 amounts[0] = np.int64(min(1.0, fraction) * wallets[w].balance * 0.97)
                 if amounts[0] > DUST and not _bag_full(wallets, exchange_pool[e], 64):
-                    t = _spend(utxos, free, bag, wallets, address_kind, address_owner, counters, params, txs, inputs, outputs, block, index, w, payees, amounts, 1, 16)
+                    t = _spend(
+                        utxos,
+                        free,
+                        bag,
+                        wallets,
+                        address_kind,
+                        address_owner,
+                        counters,
+                        params,
+                        txs,
+                        inputs,
+                        outputs,
+                        block,
+                        index,
+                        w,
+                        payees,
+                        amounts,
+                        1,
+                        16,
+                    )
             elif r < params[P_SWEEP]:
                 e = pick(exchange_cdf)
                 pool = exchange_pool[e]
@@ -498,7 +693,20 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                     continue
                 take = min(n, zipf_count(5, 200, 1.2))
                 t = _open_tx(txs, counters, block, index)
-                got = _take_inputs(utxos, free, bag, wallets, pool, wallets[pool].balance + 1, block, take, inputs, counters, address_kind, True)
+                got = _take_inputs(
+                    utxos,
+                    free,
+                    bag,
+                    wallets,
+                    pool,
+                    wallets[pool].balance + 1,
+                    block,
+                    take,
+                    inputs,
+                    counters,
+                    address_kind,
+                    True,
+                )
                 if got < 0:
                     _abandon_tx(counters, txs, t)
                     continue
@@ -508,13 +716,34 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                     # Not worth sweeping yet: the coins go back where they were.
                     for k in range(txs[t].in_start, counters[C_IN]):
                         i = inputs[k]
-                        _add_utxo(utxos, free, bag, wallets, pool, i.tx, i.vout, i.address, i.value, block, False, counters)
+                        _add_utxo(
+                            utxos,
+                            free,
+                            bag,
+                            wallets,
+                            pool,
+                            i.tx,
+                            i.vout,
+                            i.address,
+                            i.value,
+                            block,
+                            False,
+                            counters,
+                        )
                     _abandon_tx(counters, txs, t)
                     continue
                 hot = exchange_hot[e]
-                _emit_output(outputs, counters, wallets[hot].address, address_kind[wallets[hot].address], got - fee)
+                _emit_output(
+                    outputs,
+                    counters,
+                    wallets[hot].address,
+                    address_kind[wallets[hot].address],
+                    got - fee,
+                )
                 _close_tx(txs, t, counters, fee)
-                _credit_outputs(txs, t, outputs, utxos, free, bag, wallets, address_owner, block, counters)
+                _credit_outputs(
+                    txs, t, outputs, utxos, free, bag, wallets, address_owner, block, counters
+                )
             elif r < params[P_WITHDRAW] or r < params[P_PAYOUT]:
                 if r < params[P_WITHDRAW]:
                     w = exchange_hot[pick(exchange_cdf)]
@@ -530,11 +759,32 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                     if wallets[payee].kind != USER or _bag_full(wallets, payee, 4):
                         ok = False
                         break
-                    payees[k] = _receiving_address(wallets, payee, address_kind, address_owner, counters)
+                    payees[k] = _receiving_address(
+                        wallets, payee, address_kind, address_owner, counters
+                    )
                     # Sized by the customer (heavy-tailed), within what the batch can carry.
                     amounts[k] = DUST + 1 + np.int64(min(budget / n_pay, pareto(50_000.0, 1.1)))
                 if ok:
-                    t = _spend(utxos, free, bag, wallets, address_kind, address_owner, counters, params, txs, inputs, outputs, block, index, w, payees, amounts, n_pay, 64)
+                    t = _spend(
+                        utxos,
+                        free,
+                        bag,
+                        wallets,
+                        address_kind,
+                        address_owner,
+                        counters,
+                        params,
+                        txs,
+                        inputs,
+                        outputs,
+                        block,
+                        index,
+                        w,
+                        payees,
+                        amounts,
+                        n_pay,
+                        64,
+                    )
             elif r < params[P_COINJOIN]:
                 denomination = np.int64(10 ** np.random.randint(5, 8))  # 0.001 to 0.1 BTC
                 size = zipf_count(5, 60, 2.0)
@@ -548,7 +798,19 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                     if wallets[u].kind != USER or _bag_full(wallets, u, 4):
                         continue
                     share = _fee(params, 1, 2)
-                    got = _take_inputs(utxos, free, bag, wallets, u, denomination + share, block, 4, inputs, counters, address_kind)
+                    got = _take_inputs(
+                        utxos,
+                        free,
+                        bag,
+                        wallets,
+                        u,
+                        denomination + share,
+                        block,
+                        4,
+                        inputs,
+                        counters,
+                        address_kind,
+                    )
                     if got < 0:
                         continue
                     mixed = _new_address(wallets, u, address_kind, address_owner, counters)
@@ -565,17 +827,40 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                     _abandon_tx(counters, txs, t)
                     continue
                 _close_tx(txs, t, counters, fee)
-                _credit_outputs(txs, t, outputs, utxos, free, bag, wallets, address_owner, block, counters)
+                _credit_outputs(
+                    txs, t, outputs, utxos, free, bag, wallets, address_owner, block, counters
+                )
             elif r < params[P_BRIDGE]:
                 w = pick(spend_cdf)
                 if wallets[w].kind != USER or w >= n_users:
                     continue
-                fraction = np.exp(params[P_AMOUNT_MU] + params[P_AMOUNT_SIGMA] * np.random.standard_normal())
+                fraction = np.exp(
+                    params[P_AMOUNT_MU] + params[P_AMOUNT_SIGMA] * np.random.standard_normal()
+                )
                 payees[0] = wallets[bridge].address
                 amounts[0] = np.int64(min(0.9, fraction) * wallets[w].balance)
                 if amounts[0] <= 100_000 or _bag_full(wallets, bridge, 8):
                     continue
-                t = _spend(utxos, free, bag, wallets, address_kind, address_owner, counters, params, txs, inputs, outputs, block, index, w, payees, amounts, 1, 16)
+                t = _spend(
+                    utxos,
+                    free,
+                    bag,
+                    wallets,
+                    address_kind,
+                    address_owner,
+                    counters,
+                    params,
+                    txs,
+                    inputs,
+                    outputs,
+                    block,
+                    index,
+                    w,
+                    payees,
+                    amounts,
+                    1,
+                    16,
+                )
                 if t >= 0 and counters[C_CROSS] < len(crossings):
                     c = crossings[counters[C_CROSS]]
                     c.user = w
@@ -589,12 +874,20 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
         # The coinbase: subsidy plus every fee of the block, to one miner.
         miner = miners[np.random.randint(0, len(miners))]
         txs[coinbase_slot].out_start = counters[C_OUT]
-        _emit_output(outputs, counters, wallets[miner].address, address_kind[wallets[miner].address], SUBSIDY + fees)
+        _emit_output(
+            outputs,
+            counters,
+            wallets[miner].address,
+            address_kind[wallets[miner].address],
+            SUBSIDY + fees,
+        )
         txs[coinbase_slot].in_start = counters[C_IN]
         txs[coinbase_slot].in_n = 0
         txs[coinbase_slot].out_n = 1
         counters[C_TRANSFERS] += 2  # the mint and the output
-        _credit_outputs(txs, coinbase_slot, outputs, utxos, free, bag, wallets, address_owner, block, counters)
+        _credit_outputs(
+            txs, coinbase_slot, outputs, utxos, free, bag, wallets, address_owner, block, counters
+        )
         counters[C_DEBT] += counters[C_TRANSFERS] - produced_before - block_budgets[b]
     return len(block_numbers)
 
@@ -646,9 +939,7 @@ def new_bitcoin_state(
     wallets["bag_cap"] = [_BAG_CAPACITY[k] for k in kinds]
     wallets["bag_start"] = np.concatenate(([0], np.cumsum(wallets["bag_cap"][:-1])))
     is_user = wallets["kind"] == USER
-    wallets["address_kind"] = np.where(
-        is_user, rng.choice(4, size=n, p=_ADDRESS_KIND_SHARES), 0
-    )
+    wallets["address_kind"] = np.where(is_user, rng.choice(4, size=n, p=_ADDRESS_KIND_SHARES), 0)
     # Habits: most users rotate addresses; a minority reuse one; services reuse their hot
     # addresses (exchanges publish them), deposit pools never give out the same address twice.
     wallets["reuse"] = np.where(is_user, np.clip(rng.beta(0.6, 1.6, n), 0.0, 0.98), 1.0)
@@ -671,26 +962,27 @@ def new_bitcoin_state(
     miner_ids = np.arange(offset + 2 * exchanges, offset + 2 * exchanges + miners, dtype=np.int64)
     bridge = int(offset + 2 * exchanges + miners)
     # Opening balances (satoshi), heavy-tailed, and the services' float.
-    opening = {
-        USER: lambda: int(min(5e10, 1e6 * (1 - rng.random()) ** (-1 / 1.1))),
-        MERCHANT: lambda: int(rng.integers(10**6, 10**8)),
-        EXCHANGE_HOT: lambda: int(rng.integers(10**9, 5 * 10**10)),
-        MINER: lambda: int(rng.integers(10**8, 10**9)),
-        BRIDGE: lambda: int(rng.integers(10**9, 5 * 10**9)),
-        OTC: lambda: int(rng.integers(10**9, 5 * 10**9)),
-        EXCHANGE_DEPOSITS: lambda: 0,
-    }
     coins = {USER: 2, MERCHANT: 4, EXCHANGE_HOT: 40, MINER: 8, BRIDGE: 20, OTC: 10}
     prehistory = PREHISTORY_TX_BASE
     for w in range(n):
         kind = int(wallets["kind"][w])
         for vout in range(coins.get(kind, 0)):
-            value = opening[kind]()
+            value = _opening_value(rng, kind)
             if value > DUST:
                 _add_utxo(
-                    utxos, free, bag, wallets, w, prehistory, vout,
-                    wallets[w]["address"], value, 0, False, counters,
-                )  # fmt: skip
+                    utxos,
+                    free,
+                    bag,
+                    wallets,
+                    w,
+                    prehistory,
+                    vout,
+                    wallets[w]["address"],
+                    value,
+                    0,
+                    False,
+                    counters,
+                )
         prehistory += 1
     spend = np.zeros(n)
     spend[:users] = user_activity
@@ -725,9 +1017,33 @@ def fund(state: BitcoinState, wallet: int, values: np.ndarray) -> None:
     for vout, value in enumerate(values):
         if value > DUST:
             _add_utxo(
-                state.utxos, state.free, state.bag, state.wallets, wallet, number, vout,
-                address, int(value), 0, False, state.counters,
-            )  # fmt: skip
+                state.utxos,
+                state.free,
+                state.bag,
+                state.wallets,
+                wallet,
+                number,
+                vout,
+                address,
+                int(value),
+                0,
+                False,
+                state.counters,
+            )
+
+
+def _opening_value(rng: np.random.Generator, kind: int) -> int:
+    """One coin of a wallet's opening balance (satoshi): heavy-tailed for users."""
+    if kind == USER:
+        return int(min(5e10, 1e6 * (1 - rng.random()) ** (-1 / 1.1)))
+    low, high = {
+        MERCHANT: (10**6, 10**8),
+        EXCHANGE_HOT: (10**9, 5 * 10**10),
+        MINER: (10**8, 10**9),
+        BRIDGE: (10**9, 5 * 10**9),
+        OTC: (10**9, 5 * 10**9),
+    }[kind]
+    return int(rng.integers(low, high))
 
 
 def default_params() -> np.ndarray:
@@ -787,14 +1103,36 @@ def simulate(
     inj_txs, inj_inputs, inj_outputs, inj_extra = injections
     return int(
         run_blocks(
-            state.wallets, state.utxos, state.bag, state.free, state.address_kind,
-            state.address_owner, state.deposit_address, state.spend_cdf, state.receive_cdf,
-            state.exchange_cdf, state.exchange_hot, state.exchange_pool, state.miners,
-            state.bridge, state.params, state.counters, block_numbers, block_budgets,
-            inj_txs, inj_inputs, inj_outputs, inj_extra, releases,
-            buffers.txs, buffers.inputs, buffers.outputs, buffers.crossings, room,
+            state.wallets,
+            state.utxos,
+            state.bag,
+            state.free,
+            state.address_kind,
+            state.address_owner,
+            state.deposit_address,
+            state.spend_cdf,
+            state.receive_cdf,
+            state.exchange_cdf,
+            state.exchange_hot,
+            state.exchange_pool,
+            state.miners,
+            state.bridge,
+            state.params,
+            state.counters,
+            block_numbers,
+            block_budgets,
+            inj_txs,
+            inj_inputs,
+            inj_outputs,
+            inj_extra,
+            releases,
+            buffers.txs,
+            buffers.inputs,
+            buffers.outputs,
+            buffers.crossings,
+            room,
         )
-    )  # fmt: skip
+    )
 
 
 def take(state: BitcoinState, buffers: BitcoinBuffers) -> BitcoinChunk:

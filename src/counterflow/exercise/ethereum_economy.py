@@ -155,7 +155,9 @@ K_USD, K_LST, K_DEX, K_BRIDGE, K_OPERATOR, K_OTC, K_MIXERS = range(7)
 
 
 @njit(cache=True)
-def _new_account(accounts, counters, kind, service, owner) -> np.int64:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _new_account(
+    accounts: np.ndarray, counters: np.ndarray, kind: int, service: int, owner: int
+) -> int:
     a = counters[C_ACCOUNT]
     counters[C_ACCOUNT] += 1
     accounts[a].kind = kind
@@ -166,12 +168,25 @@ def _new_account(accounts, counters, kind, service, owner) -> np.int64:  # type:
 
 
 @njit(cache=True)
-def _gas_price(params) -> np.int64:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _gas_price(params: np.ndarray) -> int:
     return np.int64(max(10.0, lognormal(params[P_GAS_MU], params[P_GAS_SIGMA])))
 
 
 @njit(cache=True)
-def _open(txs, subs, accounts, balances, counters, params, block, index, sender, to, value, call) -> np.int64:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _open(
+    txs: np.ndarray,
+    subs: np.ndarray,
+    accounts: np.ndarray,
+    balances: np.ndarray,
+    counters: np.ndarray,
+    params: np.ndarray,
+    block: int,
+    index: int,
+    sender: int,
+    to: int,
+    value: int,
+    call: int,
+) -> int:
     """Start a transaction if ``sender`` can pay ``value`` plus gas; -1 if it cannot."""
     price = _gas_price(params)
     fee = GAS_USED[call] * price
@@ -215,7 +230,18 @@ def _open(txs, subs, accounts, balances, counters, params, block, index, sender,
 
 
 @njit(cache=True)
-def _sub(txs, t, subs, balances, counters, kind, asset, source, target, amount) -> None:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _sub(
+    txs: np.ndarray,
+    t: int,
+    subs: np.ndarray,
+    balances: np.ndarray,
+    counters: np.ndarray,
+    kind: int,
+    asset: int,
+    source: int,
+    target: int,
+    amount: int,
+) -> None:
     s = subs[counters[C_SUB]]
     counters[C_SUB] += 1
     s.kind = kind
@@ -231,13 +257,20 @@ def _sub(txs, t, subs, balances, counters, kind, asset, source, target, amount) 
 
 
 @njit(cache=True)
-def _amount(params, balance, cap) -> np.int64:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _amount(params: np.ndarray, balance: int, cap: float) -> int:
     fraction = lognormal(params[P_AMOUNT_MU], params[P_AMOUNT_SIGMA])
     return np.int64(min(cap, fraction) * balance)
 
 
 @njit(cache=True)
-def _deposit_account(accounts, counters, deposit_account, exchange_hot, user, e) -> np.int64:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _deposit_account(
+    accounts: np.ndarray,
+    counters: np.ndarray,
+    deposit_account: np.ndarray,
+    exchange_hot: np.ndarray,
+    user: int,
+    e: int,
+) -> int:
     a = deposit_account[user, e]
     if a < 0:
         a = _new_account(accounts, counters, DEPOSIT, e, -1)
@@ -246,7 +279,9 @@ def _deposit_account(accounts, counters, deposit_account, exchange_hot, user, e)
 
 
 @njit(cache=True)
-def _queue_sweep(sweep_queue, sweep_since, counters, account, block) -> None:  # type: ignore[no-untyped-def]  # pragma: no cover
+def _queue_sweep(
+    sweep_queue: np.ndarray, sweep_since: np.ndarray, counters: np.ndarray, account: int, block: int
+) -> None:
     n = len(sweep_queue)
     if counters[C_QTAIL] - counters[C_QHEAD] < n:
         sweep_queue[counters[C_QTAIL] % n] = account
@@ -255,24 +290,41 @@ def _queue_sweep(sweep_queue, sweep_since, counters, account, block) -> None:  #
 
 
 @njit(cache=True)
-def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
-    accounts, balances, user_account, deposit_account, sweep_queue, sweep_since, notes,
-    spend_cdf, receive_cdf, exchange_cdf, exchange_hot, contracts, relayers, params, counters,
-    block_numbers, block_budgets,
-    inj_txs, inj_subs, releases,
-    txs, subs, crossings, room,
-):
+def run_blocks(
+    accounts: np.ndarray,
+    balances: np.ndarray,
+    user_account: np.ndarray,
+    deposit_account: np.ndarray,
+    sweep_queue: np.ndarray,
+    sweep_since: np.ndarray,
+    notes: np.ndarray,
+    spend_cdf: np.ndarray,
+    receive_cdf: np.ndarray,
+    exchange_cdf: np.ndarray,
+    exchange_hot: np.ndarray,
+    contracts: np.ndarray,
+    relayers: np.ndarray,
+    params: np.ndarray,
+    counters: np.ndarray,
+    block_numbers: np.ndarray,
+    block_budgets: np.ndarray,
+    inj_txs: np.ndarray,
+    inj_subs: np.ndarray,
+    releases: np.ndarray,
+    txs: np.ndarray,
+    subs: np.ndarray,
+    crossings: np.ndarray,
+    room: int,
+) -> int:
     """Simulate ``block_numbers``; stop early when fewer than ``room`` slots are left.
 
     Injected transactions (the heist's, fully specified) open their block; ``releases`` are
     bridge payouts (user, amount, block) owed here. Returns how many blocks were completed.
     """
     n_users = len(user_account)
-    n_exchanges = len(exchange_hot)
     inj_next = 0
     rel_next = 0
     usd_token = contracts[K_USD]
-    lst_token = contracts[K_LST]
     dex = contracts[K_DEX]
     bridge = contracts[K_BRIDGE]
     operator = contracts[K_OPERATOR]
@@ -302,7 +354,18 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                     counters[C_TRANSFERS] += 1
                 for k in range(src.sub_n):
                     s = inj_subs[src.sub_start + k]
-                    _sub(txs, t, subs, balances, counters, s.kind, s.asset, s.source, s.target, s.amount)
+                    _sub(
+                        txs,
+                        t,
+                        subs,
+                        balances,
+                        counters,
+                        s.kind,
+                        s.asset,
+                        s.source,
+                        s.target,
+                        s.amount,
+                    )
                     if accounts[s.target].kind == DEPOSIT:
                         _queue_sweep(sweep_queue, sweep_since, counters, s.target, block)
                 if accounts[src.to].kind == DEPOSIT:
@@ -315,7 +378,20 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
             rel_next += 1
             if balances[bridge, ETH] < amount:
                 continue
-            t = _open(txs, subs, accounts, balances, counters, params, block, index, operator, bridge, 0, CALL_BRIDGE_OUT)
+            t = _open(
+                txs,
+                subs,
+                accounts,
+                balances,
+                counters,
+                params,
+                block,
+                index,
+                operator,
+                bridge,
+                0,
+                CALL_BRIDGE_OUT,
+            )
             if t >= 0:
                 _sub(txs, t, subs, balances, counters, SUB_INTERNAL, ETH, bridge, user, amount)
                 index += 1
@@ -332,7 +408,20 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                 sender = user_account[u]
                 value = _amount(params, balances[sender, ETH], 0.9)
                 if value > 0:
-                    t = _open(txs, subs, accounts, balances, counters, params, block, index, sender, user_account[v], value, CALL_TRANSFER)
+                    t = _open(
+                        txs,
+                        subs,
+                        accounts,
+                        balances,
+                        counters,
+                        params,
+                        block,
+                        index,
+                        sender,
+                        user_account[v],
+                        value,
+                        CALL_TRANSFER,
+                    )
             elif r < params[P_TOKEN]:
                 u = pick(spend_cdf)
                 v = pick(receive_cdf)
@@ -340,9 +429,33 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                 sender = user_account[u]
                 amount = _amount(params, balances[sender, asset], 1.0)
                 if u != v and amount > 0:
-                    t = _open(txs, subs, accounts, balances, counters, params, block, index, sender, contracts[K_USD + asset - USD], 0, CALL_TOKEN)
+                    t = _open(
+                        txs,
+                        subs,
+                        accounts,
+                        balances,
+                        counters,
+                        params,
+                        block,
+                        index,
+                        sender,
+                        contracts[K_USD + asset - USD],
+                        0,
+                        CALL_TOKEN,
+                    )
                     if t >= 0 and txs[t].status == 1:
-                        _sub(txs, t, subs, balances, counters, SUB_TOKEN, asset, sender, user_account[v], amount)
+                        _sub(
+                            txs,
+                            t,
+                            subs,
+                            balances,
+                            counters,
+                            SUB_TOKEN,
+                            asset,
+                            sender,
+                            user_account[v],
+                            amount,
+                        )
             elif r < params[P_DEPOSIT]:
                 u = pick(spend_cdf)
                 e = pick(exchange_cdf)
@@ -352,13 +465,50 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                 if asset == ETH:
                     value = _amount(params, balances[sender, ETH], 0.95)
                     if value > 0:
-                        t = _open(txs, subs, accounts, balances, counters, params, block, index, sender, target, value, CALL_TRANSFER)
+                        t = _open(
+                            txs,
+                            subs,
+                            accounts,
+                            balances,
+                            counters,
+                            params,
+                            block,
+                            index,
+                            sender,
+                            target,
+                            value,
+                            CALL_TRANSFER,
+                        )
                 else:
                     amount = _amount(params, balances[sender, USD], 1.0)
                     if amount > 0:
-                        t = _open(txs, subs, accounts, balances, counters, params, block, index, sender, usd_token, 0, CALL_TOKEN)
+                        t = _open(
+                            txs,
+                            subs,
+                            accounts,
+                            balances,
+                            counters,
+                            params,
+                            block,
+                            index,
+                            sender,
+                            usd_token,
+                            0,
+                            CALL_TOKEN,
+                        )
                         if t >= 0 and txs[t].status == 1:
-                            _sub(txs, t, subs, balances, counters, SUB_TOKEN, USD, sender, target, amount)
+                            _sub(
+                                txs,
+                                t,
+                                subs,
+                                balances,
+                                counters,
+                                SUB_TOKEN,
+                                USD,
+                                sender,
+                                target,
+                                amount,
+                            )
                 if t >= 0 and txs[t].status == 1:
                     _queue_sweep(sweep_queue, sweep_since, counters, target, block)
             elif r < params[P_SWEEP]:
@@ -377,22 +527,72 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                         continue
                     need = GAS_USED[CALL_TOKEN] * (_gas_price(params) * 3)
                     if balances[account, ETH] < need:
-                        top = _open(txs, subs, accounts, balances, counters, params, block, index, hot, account, need, CALL_TRANSFER)
+                        top = _open(
+                            txs,
+                            subs,
+                            accounts,
+                            balances,
+                            counters,
+                            params,
+                            block,
+                            index,
+                            hot,
+                            account,
+                            need,
+                            CALL_TRANSFER,
+                        )
                         if top < 0:
                             break
                         index += 1
                         if txs[top].status == 0:
                             break
-                    t = _open(txs, subs, accounts, balances, counters, params, block, index, account, contracts[K_USD + asset - USD], 0, CALL_TOKEN)
+                    t = _open(
+                        txs,
+                        subs,
+                        accounts,
+                        balances,
+                        counters,
+                        params,
+                        block,
+                        index,
+                        account,
+                        contracts[K_USD + asset - USD],
+                        0,
+                        CALL_TOKEN,
+                    )
                     if t >= 0:
                         if txs[t].status == 1:
-                            _sub(txs, t, subs, balances, counters, SUB_TOKEN, asset, account, hot, amount)
+                            _sub(
+                                txs,
+                                t,
+                                subs,
+                                balances,
+                                counters,
+                                SUB_TOKEN,
+                                asset,
+                                account,
+                                hot,
+                                amount,
+                            )
                         index += 1
                     t = -1
                 price = _gas_price(params)
                 value = balances[account, ETH] - GAS_USED[CALL_TRANSFER] * price * 2
                 if value > 0:
-                    t = _open(txs, subs, accounts, balances, counters, params, block, index, account, hot, value, CALL_TRANSFER)
+                    t = _open(
+                        txs,
+                        subs,
+                        accounts,
+                        balances,
+                        counters,
+                        params,
+                        block,
+                        index,
+                        account,
+                        hot,
+                        value,
+                        CALL_TRANSFER,
+                    )
             elif r < params[P_WITHDRAW]:
                 e = pick(exchange_cdf)
                 hot = exchange_hot[e]
@@ -402,13 +602,50 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                 if asset == ETH:
                     value = np.int64(min(balances[hot, ETH] * 0.02, pareto(ETHER / 50, 1.1)))
                     if value > 0:
-                        t = _open(txs, subs, accounts, balances, counters, params, block, index, hot, user_account[u], value, CALL_TRANSFER)
+                        t = _open(
+                            txs,
+                            subs,
+                            accounts,
+                            balances,
+                            counters,
+                            params,
+                            block,
+                            index,
+                            hot,
+                            user_account[u],
+                            value,
+                            CALL_TRANSFER,
+                        )
                 else:
                     amount = np.int64(min(balances[hot, USD] * 0.02, pareto(50e6, 1.1)))
                     if amount > 0:
-                        t = _open(txs, subs, accounts, balances, counters, params, block, index, hot, usd_token, 0, CALL_TOKEN)
+                        t = _open(
+                            txs,
+                            subs,
+                            accounts,
+                            balances,
+                            counters,
+                            params,
+                            block,
+                            index,
+                            hot,
+                            usd_token,
+                            0,
+                            CALL_TOKEN,
+                        )
                         if t >= 0 and txs[t].status == 1:
-                            _sub(txs, t, subs, balances, counters, SUB_TOKEN, USD, hot, user_account[u], amount)
+                            _sub(
+                                txs,
+                                t,
+                                subs,
+                                balances,
+                                counters,
+                                SUB_TOKEN,
+                                USD,
+                                hot,
+                                user_account[u],
+                                amount,
+                            )
             elif r < params[P_SWAP]:
                 u = pick(spend_cdf)
                 sender = user_account[u]
@@ -419,17 +656,67 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                     value = _amount(params, balances[sender, ETH], 0.9)
                     out = np.int64(value * rate * 0.997)
                     if value > 0 and out > 0 and balances[dex, asset] >= out:
-                        t = _open(txs, subs, accounts, balances, counters, params, block, index, sender, dex, value, CALL_SWAP_IN)
+                        t = _open(
+                            txs,
+                            subs,
+                            accounts,
+                            balances,
+                            counters,
+                            params,
+                            block,
+                            index,
+                            sender,
+                            dex,
+                            value,
+                            CALL_SWAP_IN,
+                        )
                         if t >= 0 and txs[t].status == 1:
-                            _sub(txs, t, subs, balances, counters, SUB_TOKEN, asset, dex, sender, out)
+                            _sub(
+                                txs, t, subs, balances, counters, SUB_TOKEN, asset, dex, sender, out
+                            )
                 else:  # token in, ETH out (paid by an internal call)
                     amount = _amount(params, balances[sender, asset], 1.0)
                     out = np.int64(amount / rate * 0.997)
                     if amount > 0 and out > 0 and balances[dex, ETH] >= out:
-                        t = _open(txs, subs, accounts, balances, counters, params, block, index, sender, dex, 0, CALL_SWAP_OUT)
+                        t = _open(
+                            txs,
+                            subs,
+                            accounts,
+                            balances,
+                            counters,
+                            params,
+                            block,
+                            index,
+                            sender,
+                            dex,
+                            0,
+                            CALL_SWAP_OUT,
+                        )
                         if t >= 0 and txs[t].status == 1:
-                            _sub(txs, t, subs, balances, counters, SUB_TOKEN, asset, sender, dex, amount)
-                            _sub(txs, t, subs, balances, counters, SUB_INTERNAL, ETH, dex, sender, out)
+                            _sub(
+                                txs,
+                                t,
+                                subs,
+                                balances,
+                                counters,
+                                SUB_TOKEN,
+                                asset,
+                                sender,
+                                dex,
+                                amount,
+                            )
+                            _sub(
+                                txs,
+                                t,
+                                subs,
+                                balances,
+                                counters,
+                                SUB_INTERNAL,
+                                ETH,
+                                dex,
+                                sender,
+                                out,
+                            )
             elif r < params[P_MIX_IN]:
                 u = pick(spend_cdf)
                 sender = user_account[u]
@@ -438,7 +725,20 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                 head = C_NOTES + 2 * pool
                 if counters[head + 1] - counters[head] >= notes.shape[1]:
                     continue
-                t = _open(txs, subs, accounts, balances, counters, params, block, index, sender, contracts[K_MIXERS + pool], denomination, CALL_MIX_IN)
+                t = _open(
+                    txs,
+                    subs,
+                    accounts,
+                    balances,
+                    counters,
+                    params,
+                    block,
+                    index,
+                    sender,
+                    contracts[K_MIXERS + pool],
+                    denomination,
+                    CALL_MIX_IN,
+                )
                 if t >= 0 and txs[t].status == 1:
                     slot = counters[head + 1] % notes.shape[1]
                     notes[pool, slot].user = u
@@ -456,11 +756,35 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                 mixer = contracts[K_MIXERS + pool]
                 denomination = MIXER_DENOMINATIONS[pool]
                 fee = denomination // 200
-                t = _open(txs, subs, accounts, balances, counters, params, block, index, relayer, mixer, 0, CALL_MIX_OUT)
+                t = _open(
+                    txs,
+                    subs,
+                    accounts,
+                    balances,
+                    counters,
+                    params,
+                    block,
+                    index,
+                    relayer,
+                    mixer,
+                    0,
+                    CALL_MIX_OUT,
+                )
                 if t >= 0:
                     counters[head] += 1
                     fresh = _new_account(accounts, counters, USER, -1, notes[pool, slot].user)
-                    _sub(txs, t, subs, balances, counters, SUB_INTERNAL, ETH, mixer, fresh, denomination - fee)
+                    _sub(
+                        txs,
+                        t,
+                        subs,
+                        balances,
+                        counters,
+                        SUB_INTERNAL,
+                        ETH,
+                        mixer,
+                        fresh,
+                        denomination - fee,
+                    )
                     _sub(txs, t, subs, balances, counters, SUB_INTERNAL, ETH, mixer, relayer, fee)
             elif r < params[P_BRIDGE]:
                 u = pick(spend_cdf)
@@ -469,7 +793,20 @@ def run_blocks(  # type: ignore[no-untyped-def]  # pragma: no cover
                 sender = user_account[u]
                 value = _amount(params, balances[sender, ETH], 0.9)
                 if value > ETHER // 100 and counters[C_CROSS] < len(crossings):
-                    t = _open(txs, subs, accounts, balances, counters, params, block, index, sender, bridge, value, CALL_BRIDGE_IN)
+                    t = _open(
+                        txs,
+                        subs,
+                        accounts,
+                        balances,
+                        counters,
+                        params,
+                        block,
+                        index,
+                        sender,
+                        bridge,
+                        value,
+                        CALL_BRIDGE_IN,
+                    )
                     if t >= 0 and txs[t].status == 1:
                         c = crossings[counters[C_CROSS]]
                         counters[C_CROSS] += 1
@@ -597,7 +934,9 @@ class EthereumBuffers:
     @classmethod
     def allocate(cls, capacity: int) -> EthereumBuffers:
         return cls(
-            np.zeros(capacity, TX), np.zeros(capacity, SUB), np.zeros(max(64, capacity // 64), CROSSING)
+            np.zeros(capacity, TX),
+            np.zeros(capacity, SUB),
+            np.zeros(max(64, capacity // 64), CROSSING),
         )
 
 
@@ -617,19 +956,40 @@ def simulate(
     inj_txs, inj_subs = injections
     return int(
         run_blocks(
-            state.accounts, state.balances, state.user_account, state.deposit_account,
-            state.sweep_queue, state.sweep_since, state.notes, state.spend_cdf,
-            state.receive_cdf, state.exchange_cdf, state.exchange_hot, state.contracts,
-            state.relayers, state.params, state.counters, block_numbers, block_budgets,
-            inj_txs, inj_subs, releases, buffers.txs, buffers.subs, buffers.crossings, room,
+            state.accounts,
+            state.balances,
+            state.user_account,
+            state.deposit_account,
+            state.sweep_queue,
+            state.sweep_since,
+            state.notes,
+            state.spend_cdf,
+            state.receive_cdf,
+            state.exchange_cdf,
+            state.exchange_hot,
+            state.contracts,
+            state.relayers,
+            state.params,
+            state.counters,
+            block_numbers,
+            block_budgets,
+            inj_txs,
+            inj_subs,
+            releases,
+            buffers.txs,
+            buffers.subs,
+            buffers.crossings,
+            room,
         )
-    )  # fmt: skip
+    )
 
 
 def take(state: EthereumState, buffers: EthereumBuffers) -> EthereumChunk:
     c = state.counters
     chunk = EthereumChunk(
-        txs=buffers.txs[: c[C_TX]], subs=buffers.subs[: c[C_SUB]], crossings=buffers.crossings[: c[C_CROSS]]
+        txs=buffers.txs[: c[C_TX]],
+        subs=buffers.subs[: c[C_SUB]],
+        crossings=buffers.crossings[: c[C_CROSS]],
     )
     c[[C_TX, C_SUB, C_CROSS]] = 0
     return chunk

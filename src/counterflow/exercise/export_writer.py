@@ -12,6 +12,8 @@ transfers, formatting is most of the work.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
@@ -26,6 +28,9 @@ from counterflow.exercise.identifiers import (
     write_identifier_hex,
     write_script_hex,
 )
+
+#: One row of a structured array, as compiled code sees it.
+Record = Any
 
 BITCOIN_BLOCK_ZEROS = 19  # leading zero hex digits of a simulated Bitcoin block hash
 
@@ -67,7 +72,7 @@ _SELECTOR_LENGTHS = np.array([len(s) for s in eth.SELECTORS], np.int64)
 
 
 @njit(cache=True, inline="always")
-def _put(buf, pos, text):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+def _put(buf: np.ndarray, pos: int, text: str) -> int:
     for char in text:
         buf[pos] = ord(char)
         pos += 1
@@ -75,7 +80,7 @@ def _put(buf, pos, text):  # type: ignore[no-untyped-def]  # pragma: no cover - 
 
 
 @njit(cache=True)
-def _int(buf, pos, value):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+def _int(buf: np.ndarray, pos: int, value: int) -> int:
     if value < 0:
         buf[pos] = 45  # "-"
         pos += 1
@@ -95,7 +100,7 @@ def _int(buf, pos, value):  # type: ignore[no-untyped-def]  # pragma: no cover -
 
 
 @njit(cache=True)
-def _scaled(buf, pos, value, zeros):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _scaled(buf: np.ndarray, pos: int, value: int, zeros: int) -> int:
     """``value * 10**zeros`` as text, exactly (the held unit back to the base unit)."""
     pos = _int(buf, pos, value)
     if value != 0:
@@ -106,7 +111,7 @@ def _scaled(buf, pos, value, zeros):  # type: ignore[no-untyped-def]  # pragma: 
 
 
 @njit(cache=True)
-def _block_hash(buf, pos, key, number):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _block_hash(buf: np.ndarray, pos: int, key: int, number: int) -> int:
     for _ in range(BITCOIN_BLOCK_ZEROS):
         buf[pos] = 48
         pos += 1
@@ -119,18 +124,35 @@ def _block_hash(buf, pos, key, number):  # type: ignore[no-untyped-def]  # pragm
 
 
 @njit(cache=True)
-def _btc_address(buf, pos, key, address, kind, legacy, checksums):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _btc_address(
+    buf: np.ndarray,
+    pos: int,
+    key: int,
+    address: int,
+    kind: int,
+    legacy: np.ndarray,
+    checksums: np.ndarray,
+) -> int:
     checksum = np.uint32(0)
-    if kind == P2PKH or kind == P2SH:
+    if kind in (P2PKH, P2SH):
         checksum = checksums[np.searchsorted(legacy, address)]
     return write_bitcoin_address(buf, pos, key, address, kind, checksum)
 
 
 @njit(cache=True)
-def _write_bitcoin(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    txs, inputs, outputs, first_block, block_times, tx_key, block_key, address_key, legacy,
-    checksums, buf,
-):
+def _write_bitcoin(
+    txs: np.ndarray,
+    inputs: np.ndarray,
+    outputs: np.ndarray,
+    first_block: int,
+    block_times: np.ndarray,
+    tx_key: int,
+    block_key: int,
+    address_key: int,
+    legacy: np.ndarray,
+    checksums: np.ndarray,
+    buf: np.ndarray,
+) -> int:
     pos = 0
     for t in range(len(txs)):
         x = txs[t]
@@ -212,7 +234,13 @@ def _write_bitcoin(  # type: ignore[no-untyped-def]  # pragma: no cover - compil
 
 
 @njit(cache=True)
-def _write_bitcoin_blocks(numbers, times, tx_counts, block_key, buf):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _write_bitcoin_blocks(
+    numbers: np.ndarray,
+    times: np.ndarray,
+    tx_counts: np.ndarray,
+    block_key: int,
+    buf: np.ndarray,
+) -> int:
     pos = 0
     for b in range(len(numbers)):
         pos = _put(buf, pos, '{"hash": "')
@@ -260,9 +288,18 @@ def bitcoin_transactions_text(
     )
     buf = np.empty(size, np.uint8)
     end = _write_bitcoin(
-        chunk.txs, chunk.inputs, chunk.outputs, first_block, block_times,
-        np.uint64(tx_key), np.uint64(block_key), np.uint64(address_key), legacy, checksums, buf,
-    )  # fmt: skip
+        chunk.txs,
+        chunk.inputs,
+        chunk.outputs,
+        first_block,
+        block_times,
+        np.uint64(tx_key),
+        np.uint64(block_key),
+        np.uint64(address_key),
+        legacy,
+        checksums,
+        buf,
+    )
     return buf[:end].tobytes()
 
 
@@ -275,16 +312,26 @@ def bitcoin_blocks_text(
 
 
 @njit(cache=True)
-def _eth_address(buf, pos, key, account):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _eth_address(buf: np.ndarray, pos: int, key: int, account: int) -> int:
     pos = _put(buf, pos, "0x")
     return write_identifier_hex(buf, pos, key, account, 20)
 
 
 @njit(cache=True)
-def _write_ethereum(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    txs, subs, first_block, block_times, contracts, tx_key, block_key, address_key,
-    tx_buf, token_buf, trace_buf, positions,
-):
+def _write_ethereum(
+    txs: np.ndarray,
+    subs: np.ndarray,
+    first_block: int,
+    block_times: np.ndarray,
+    contracts: np.ndarray,
+    tx_key: int,
+    block_key: int,
+    address_key: int,
+    tx_buf: np.ndarray,
+    token_buf: np.ndarray,
+    trace_buf: np.ndarray,
+    positions: np.ndarray,
+) -> None:
     """Write transactions, token transfers and traces; ``positions`` returns the three ends."""
     tp = 0
     kp = 0
@@ -343,12 +390,27 @@ def _write_ethereum(  # type: ignore[no-untyped-def]  # pragma: no cover - compi
             if subs[x.sub_start + k].kind == eth.SUB_INTERNAL:
                 internal += 1
         if internal:
-            rp = _trace(trace_buf, rp, x, -1, x.sender, x.to, x.value, internal, ts, tx_key, block_key, address_key)
+            rp = _trace(
+                trace_buf,
+                rp,
+                x,
+                -1,
+                x.sender,
+                x.to,
+                x.value,
+                internal,
+                ts,
+                tx_key,
+                block_key,
+                address_key,
+            )
         child = 0
         for k in range(x.sub_n):
             s = subs[x.sub_start + k]
             if s.kind == eth.SUB_TOKEN:
-                kp = _eth_address(token_buf, kp, address_key, contracts[eth.K_USD + s.asset - eth.USD])
+                kp = _eth_address(
+                    token_buf, kp, address_key, contracts[eth.K_USD + s.asset - eth.USD]
+                )
                 kp = _put(token_buf, kp, ",")
                 kp = _eth_address(token_buf, kp, address_key, s.source)
                 kp = _put(token_buf, kp, ",")
@@ -368,7 +430,20 @@ def _write_ethereum(  # type: ignore[no-untyped-def]  # pragma: no cover - compi
                 kp = write_identifier_hex_0x(token_buf, kp, block_key, x.block)
                 kp = _put(token_buf, kp, "\n")
             else:
-                rp = _trace(trace_buf, rp, x, child, s.source, s.target, s.amount, 0, ts, tx_key, block_key, address_key)
+                rp = _trace(
+                    trace_buf,
+                    rp,
+                    x,
+                    child,
+                    s.source,
+                    s.target,
+                    s.amount,
+                    0,
+                    ts,
+                    tx_key,
+                    block_key,
+                    address_key,
+                )
                 child += 1
     positions[0] = tp
     positions[1] = kp
@@ -376,13 +451,26 @@ def _write_ethereum(  # type: ignore[no-untyped-def]  # pragma: no cover - compi
 
 
 @njit(cache=True)
-def write_identifier_hex_0x(buf, pos, key, number):  # type: ignore[no-untyped-def]  # pragma: no cover
+def write_identifier_hex_0x(buf: np.ndarray, pos: int, key: int, number: int) -> int:
     pos = _put(buf, pos, "0x")
     return write_identifier_hex(buf, pos, key, number, 32)
 
 
 @njit(cache=True)
-def _trace(buf, pos, x, child, source, target, value, subtraces, ts, tx_key, block_key, address_key):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _trace(
+    buf: np.ndarray,
+    pos: int,
+    x: Record,
+    child: int,
+    source: int,
+    target: int,
+    value: int,
+    subtraces: int,
+    ts: int,
+    tx_key: int,
+    block_key: int,
+    address_key: int,
+) -> int:
     pos = _int(buf, pos, x.block)
     pos = _put(buf, pos, ",")
     pos = write_identifier_hex_0x(buf, pos, tx_key, x.number)
@@ -439,9 +527,19 @@ def ethereum_text(
     trace_buf = np.empty((len(chunk.subs) + len(chunk.txs)) * ETHEREUM_SUB_LINE, np.uint8)
     positions = np.zeros(3, np.int64)
     _write_ethereum(
-        chunk.txs, chunk.subs, first_block, block_times, contracts, np.uint64(tx_key),
-        np.uint64(block_key), np.uint64(address_key), tx_buf, token_buf, trace_buf, positions,
-    )  # fmt: skip
+        chunk.txs,
+        chunk.subs,
+        first_block,
+        block_times,
+        contracts,
+        np.uint64(tx_key),
+        np.uint64(block_key),
+        np.uint64(address_key),
+        tx_buf,
+        token_buf,
+        trace_buf,
+        positions,
+    )
     return (
         tx_buf[: positions[0]].tobytes(),
         token_buf[: positions[1]].tobytes(),
@@ -450,7 +548,17 @@ def ethereum_text(
 
 
 @njit(cache=True)
-def _write_ethereum_blocks(numbers, times, tx_counts, gas_used, base_fees, miners, block_key, address_key, buf):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _write_ethereum_blocks(
+    numbers: np.ndarray,
+    times: np.ndarray,
+    tx_counts: np.ndarray,
+    gas_used: np.ndarray,
+    base_fees: np.ndarray,
+    miners: np.ndarray,
+    block_key: int,
+    address_key: int,
+    buf: np.ndarray,
+) -> int:
     pos = 0
     for b in range(len(numbers)):
         pos = _int(buf, pos, numbers[b])
@@ -486,14 +594,28 @@ def ethereum_blocks_text(
     block_key, address_key = keys
     buf = np.empty(len(numbers) * ETHEREUM_BLOCK_LINE, np.uint8)
     end = _write_ethereum_blocks(
-        numbers, times, tx_counts, gas_used, base_fees, miners,
-        np.uint64(block_key), np.uint64(address_key), buf,
-    )  # fmt: skip
+        numbers,
+        times,
+        tx_counts,
+        gas_used,
+        base_fees,
+        miners,
+        np.uint64(block_key),
+        np.uint64(address_key),
+        buf,
+    )
     return buf[:end].tobytes()
 
 
 @njit(cache=True)
-def _bitcoin_address_column(key, kinds, legacy, checksums, buf, offsets):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _bitcoin_address_column(
+    key: int,
+    kinds: np.ndarray,
+    legacy: np.ndarray,
+    checksums: np.ndarray,
+    buf: np.ndarray,
+    offsets: np.ndarray,
+) -> None:
     pos = 0
     for a in range(len(kinds)):
         offsets[a] = pos
@@ -502,7 +624,7 @@ def _bitcoin_address_column(key, kinds, legacy, checksums, buf, offsets):  # typ
 
 
 @njit(cache=True)
-def _ethereum_address_column(key, count, buf, offsets):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _ethereum_address_column(key: int, count: int, buf: np.ndarray, offsets: np.ndarray) -> None:
     pos = 0
     for a in range(count):
         offsets[a] = pos

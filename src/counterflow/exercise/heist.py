@@ -185,12 +185,26 @@ class Heist:
         name = self.world.eth_address_text
         if sender in self._stolen:
             stolen_fee = fee - (own if sender in self._stolen else 0)
-            self._truth("ethereum", tx_hash, "fee", name(sender), None, eth.ETH, fee, stolen_fee, step, block, timestamp)  # fmt: skip
+            self._truth(
+                "ethereum",
+                tx_hash,
+                "fee",
+                name(sender),
+                None,
+                eth.ETH,
+                fee,
+                stolen_fee,
+                step,
+                block,
+                timestamp,
+            )
         legs: list[tuple[str, int, int, int, int]] = []
         if value:
             legs.append(("native", eth.ETH, sender, to, value))
         for kind, asset, source, target, amount in subs:
-            legs.append(("token" if kind == eth.SUB_TOKEN else "internal", asset, source, target, amount))  # fmt: skip
+            legs.append(
+                ("token" if kind == eth.SUB_TOKEN else "internal", asset, source, target, amount)
+            )
         for kind_name, asset, source, target, amount in legs:
             stolen = amount if (source in self._stolen or target in self._stolen) else 0
             if source in self._stolen:
@@ -198,11 +212,34 @@ class Heist:
             if target in self._stolen:
                 self._stolen[target][asset] += amount
             if stolen:
-                self._truth("ethereum", tx_hash, kind_name, name(source), name(target), asset, amount, stolen, step, block, timestamp)  # fmt: skip
+                self._truth(
+                    "ethereum",
+                    tx_hash,
+                    kind_name,
+                    name(source),
+                    name(target),
+                    asset,
+                    amount,
+                    stolen,
+                    step,
+                    block,
+                    timestamp,
+                )
                 if destination is not None and target not in self._stolen:
-                    service, kind = destination
+                    service, service_kind = destination
                     self.record.destinations.append(
-                        Destination(self.p.name, "ethereum", service, kind, name(target), ASSET_SYMBOLS[asset], amount * _SCALE[asset], tx_hash, block, timestamp)  # fmt: skip
+                        Destination(
+                            self.p.name,
+                            "ethereum",
+                            service,
+                            service_kind,
+                            name(target),
+                            ASSET_SYMBOLS[asset],
+                            amount * _SCALE[asset],
+                            tx_hash,
+                            block,
+                            timestamp,
+                        )
                     )
         return number
 
@@ -212,14 +249,40 @@ class Heist:
             raise AssertionError(f"heist ledger overdrawn: account {account} asset {asset}")
         held[asset] -= amount
 
-    def _truth(self, chain: str, tx_hash: str, kind: str, source: str | None, target: str | None, asset: int | str, amount: int, stolen: int, step: str, block: int, timestamp: int) -> None:  # fmt: skip
+    def _truth(
+        self,
+        chain: str,
+        tx_hash: str,
+        kind: str,
+        source: str | None,
+        target: str | None,
+        asset: int | str,
+        amount: int,
+        stolen: int,
+        step: str,
+        block: int,
+        timestamp: int,
+    ) -> None:
         if isinstance(asset, int):
             scale = _SCALE[asset]
             symbol = ASSET_SYMBOLS[asset]
         else:
             scale, symbol = 1, asset
         self.record.transfers.append(
-            TruthTransfer(self.p.name, chain, tx_hash, kind, source, target, symbol, amount * scale, stolen * scale, step, block, timestamp)  # fmt: skip
+            TruthTransfer(
+                self.p.name,
+                chain,
+                tx_hash,
+                kind,
+                source,
+                target,
+                symbol,
+                amount * scale,
+                stolen * scale,
+                step,
+                block,
+                timestamp,
+            )
         )
 
     def _fee(self, call: int) -> int:
@@ -246,7 +309,13 @@ class Heist:
             self._own_gas[self.primary] = self._fee(call) + 64 * self._fee(eth.CALL_TOKEN)
             w.balances[self.primary, eth.ETH] += self._own_gas[self.primary]
             subs = [
-                (eth.SUB_INTERNAL if a == eth.ETH else eth.SUB_TOKEN, a, victim, self.primary, int(amounts[a]))  # fmt: skip
+                (
+                    eth.SUB_INTERNAL if a == eth.ETH else eth.SUB_TOKEN,
+                    a,
+                    victim,
+                    self.primary,
+                    int(amounts[a]),
+                )
                 for a in (eth.ETH, eth.LST, eth.USD)
                 if amounts[a] > 0
             ]
@@ -266,11 +335,27 @@ class Heist:
                 w.balances[victim, eth.ETH] += 3 * self._fee(eth.CALL_TOKEN)
                 when = now + k * 20
                 if parts[eth.ETH][k] > 0:
-                    self._eth(when, "drain", victim, self.primary, parts[eth.ETH][k], eth.CALL_TRANSFER, [])  # fmt: skip
+                    self._eth(
+                        when,
+                        "drain",
+                        victim,
+                        self.primary,
+                        parts[eth.ETH][k],
+                        eth.CALL_TRANSFER,
+                        [],
+                    )
                 for a in (eth.USD, eth.LST):
                     if parts[a][k] > 0:
                         token = int(w.contracts[eth.K_USD + a - eth.USD])
-                        self._eth(when, "drain", victim, token, 0, eth.CALL_TOKEN, [(eth.SUB_TOKEN, a, victim, self.primary, parts[a][k])])  # fmt: skip
+                        self._eth(
+                            when,
+                            "drain",
+                            victim,
+                            token,
+                            0,
+                            eth.CALL_TOKEN,
+                            [(eth.SUB_TOKEN, a, victim, self.primary, parts[a][k])],
+                        )
                 victims.append((victim, "hot wallet" if count == 1 else "user wallet"))
         for victim, role in victims:
             self.record.victims.append((self.world.eth_address_text(victim), role))
@@ -298,7 +383,15 @@ class Heist:
             token = int(w.contracts[eth.K_USD + asset - eth.USD])
             for target, part in zip(targets, parts, strict=True):
                 if part > 0:
-                    self._eth(when, step, source, token, 0, eth.CALL_TOKEN, [(eth.SUB_TOKEN, asset, source, target, part)])  # fmt: skip
+                    self._eth(
+                        when,
+                        step,
+                        source,
+                        token,
+                        0,
+                        eth.CALL_TOKEN,
+                        [(eth.SUB_TOKEN, asset, source, target, part)],
+                    )
                     when += 15
         fees = len(targets) * self._fee(eth.CALL_TRANSFER)
         own = self._own_gas.get(source, 0)
@@ -315,10 +408,16 @@ class Heist:
                 nexts = [self._account(f"hop-{level}") for _ in range(int(self.rng.integers(1, 4)))]
                 self._spread(now, "hop", account, nexts)
                 for nxt in nexts:
-                    self._at(now + self._later(HOUR, 6 * HOUR), "eth", self._hop_action(nxt, level + 1))  # fmt: skip
+                    self._at(
+                        now + self._later(HOUR, 6 * HOUR), "eth", self._hop_action(nxt, level + 1)
+                    )
             elif self.p.swap and (self._stolen[account][eth.USD] or self._stolen[account][eth.LST]):
                 self._swap(now, account)
-                self._at(now + self._later(HOUR, 6 * HOUR), "eth", self._route_action(account, mixed=False))  # fmt: skip
+                self._at(
+                    now + self._later(HOUR, 6 * HOUR),
+                    "eth",
+                    self._route_action(account, mixed=False),
+                )
             else:
                 self._route_action(account, mixed=False)(now)
 
@@ -333,9 +432,14 @@ class Heist:
                 continue
             rate = w.params[eth.P_USD_PER_ETH] / 1e6 if asset == eth.USD else 0.998
             out = int(amount / rate * 0.997)
-            if w.balances[dex, eth.ETH] < out or self._stolen[account][eth.ETH] < self._fee(eth.CALL_SWAP_OUT):  # fmt: skip
+            if w.balances[dex, eth.ETH] < out or self._stolen[account][eth.ETH] < self._fee(
+                eth.CALL_SWAP_OUT
+            ):
                 continue
-            subs = [(eth.SUB_TOKEN, asset, account, dex, amount), (eth.SUB_INTERNAL, eth.ETH, dex, account, out)]  # fmt: skip
+            subs = [
+                (eth.SUB_TOKEN, asset, account, dex, amount),
+                (eth.SUB_INTERNAL, eth.ETH, dex, account, out),
+            ]
             self._eth(now, "swap", account, dex, 0, eth.CALL_SWAP_OUT, subs)
             now += 15
 
@@ -356,7 +460,9 @@ class Heist:
         when = now
         for pool in (3, 2, 1):
             denomination = int(eth.MIXER_DENOMINATIONS[pool])
-            while self._stolen[account][eth.ETH] >= denomination + self._fee(eth.CALL_MIX_IN) + self._fee(eth.CALL_TRANSFER):  # fmt: skip
+            while self._stolen[account][eth.ETH] >= denomination + self._fee(
+                eth.CALL_MIX_IN
+            ) + self._fee(eth.CALL_TRANSFER):
                 mixer = int(w.contracts[eth.K_MIXERS + pool])
                 self._eth(when, "mixer-deposit", account, mixer, denomination, eth.CALL_MIX_IN, [])
                 self._at(when + self._later(DAY, 4 * DAY), "eth", self._withdraw_action(pool))
@@ -375,11 +481,15 @@ class Heist:
             subs = [(eth.SUB_INTERNAL, eth.ETH, mixer, fresh, denomination - fee)]
             subs.append((eth.SUB_INTERNAL, eth.ETH, mixer, relayer, fee))
             self._stolen_pool_out(now, relayer, mixer, subs)
-            self._at(now + self._later(HOUR, 12 * HOUR), "eth", self._route_action(fresh, mixed=True))  # fmt: skip
+            self._at(
+                now + self._later(HOUR, 12 * HOUR), "eth", self._route_action(fresh, mixed=True)
+            )
 
         return act
 
-    def _stolen_pool_out(self, now: int, relayer: int, mixer: int, subs: list[tuple[int, int, int, int, int]]) -> None:  # fmt: skip
+    def _stolen_pool_out(
+        self, now: int, relayer: int, mixer: int, subs: list[tuple[int, int, int, int, int]]
+    ) -> None:
         """A relayer's withdrawal: the pool's value is the heist's by the note it holds."""
         placed = self.world.eth_block_for(now)
         assert placed is not None
@@ -390,7 +500,19 @@ class Heist:
         for _, asset, source, target, amount in subs:
             if target in self._stolen:
                 self._stolen[target][asset] += amount
-            self._truth("ethereum", tx_hash, "internal", name(source), name(target), asset, amount, amount, "mixer-withdrawal", block, timestamp)  # fmt: skip
+            self._truth(
+                "ethereum",
+                tx_hash,
+                "internal",
+                name(source),
+                name(target),
+                asset,
+                amount,
+                amount,
+                "mixer-withdrawal",
+                block,
+                timestamp,
+            )
 
     def _bridge(self, now: int, account: int) -> None:
         w = self.world.eth
@@ -404,7 +526,9 @@ class Heist:
             lot = min(available, lot_cap)
             number = self._eth(when, "bridge-deposit", account, bridge, lot, eth.CALL_BRIDGE_IN, [])
             address = btc.new_address(self.world.btc, P2WPKH)
-            self.record.addresses[("bitcoin", self.world.btc_address_text(address))] = "bridge-release"  # fmt: skip
+            self.record.addresses[("bitcoin", self.world.btc_address_text(address))] = (
+                "bridge-release"
+            )
             release_at = when + self._later(20 * MINUTE, 90 * MINUTE)
             self.world.owe_btc(release_at, satoshi_for_held(lot), address=address)
             self._awaited[address] = (self.world.eth_tx_hash(number), lot, release_at)
@@ -427,7 +551,16 @@ class Heist:
                 e = self._cash_out_exchanges[int(self.rng.integers(len(self._cash_out_exchanges)))]
                 target = self._eth_deposit_account(e)
                 destination = (self.world.exchanges[e], "exchange")
-            self._eth(now, "cash-out", account, target, lot, eth.CALL_TRANSFER, [], destination=destination)  # fmt: skip
+            self._eth(
+                now,
+                "cash-out",
+                account,
+                target,
+                lot,
+                eth.CALL_TRANSFER,
+                [],
+                destination=destination,
+            )
             if lot < available:
                 self._at(now + self._later(HOUR, 8 * HOUR), "eth", act)
 
@@ -443,7 +576,12 @@ class Heist:
     def _cash_out_time(self, now: int) -> int:
         if now >= self.cash_out_from:
             return now + self._later(10 * MINUTE, 2 * HOUR)
-        return int(self.rng.uniform(self.cash_out_from, self.cash_out_from + (self.cash_out_until - self.cash_out_from) / 2))  # fmt: skip
+        return int(
+            self.rng.uniform(
+                self.cash_out_from,
+                self.cash_out_from + (self.cash_out_until - self.cash_out_from) / 2,
+            )
+        )
 
     # -- Bitcoin ------------------------------------------------------------------------
     def observe_bitcoin(self, txs: np.ndarray, outputs: np.ndarray, first_output: int) -> None:
@@ -467,11 +605,36 @@ class Heist:
             self._coins[(coin.tx, coin.vout)] = coin
             tx_hash = self.world.btc_tx_hash(coin.tx)
             name = self.world.btc_address_text(address)
-            self._truth("bitcoin", tx_hash, "output", None, name, "BTC", value, value, "bridge-release", self.world.btc_block, self.world.btc_time)  # fmt: skip
-            self.record.links.append(
-                Link(self.p.name, "ethereum", eth_tx, held * _SCALE[eth.ETH], "bitcoin", tx_hash, value, name)  # fmt: skip
+            self._truth(
+                "bitcoin",
+                tx_hash,
+                "output",
+                None,
+                name,
+                "BTC",
+                value,
+                value,
+                "bridge-release",
+                self.world.btc_block,
+                self.world.btc_time,
             )
-            self._at(self.world.btc_time + self._later(10 * MINUTE, HOUR), "btc", self._launder_action(coin))  # fmt: skip
+            self.record.links.append(
+                Link(
+                    self.p.name,
+                    "ethereum",
+                    eth_tx,
+                    held * _SCALE[eth.ETH],
+                    "bitcoin",
+                    tx_hash,
+                    value,
+                    name,
+                )
+            )
+            self._at(
+                self.world.btc_time + self._later(10 * MINUTE, HOUR),
+                "btc",
+                self._launder_action(coin),
+            )
 
     def _btc_address(self, role: str) -> int:
         address = btc.new_address(self.world.btc, P2WPKH)
@@ -501,15 +664,40 @@ class Heist:
         tx_hash = world.btc_tx_hash(number)
         block, ts = world.btc_block, world.btc_time
         for c in coins:
-            self._truth("bitcoin", tx_hash, "input", world.btc_address_text(c.address), None, "BTC", c.value, c.value, step, block, ts)  # fmt: skip
+            self._truth(
+                "bitcoin",
+                tx_hash,
+                "input",
+                world.btc_address_text(c.address),
+                None,
+                "BTC",
+                c.value,
+                c.value,
+                step,
+                block,
+                ts,
+            )
         made = []
         for vout, (address, value) in enumerate(outputs):
             name = world.btc_address_text(address)
-            self._truth("bitcoin", tx_hash, "output", None, name, "BTC", value, value, step, block, ts)  # fmt: skip
+            self._truth(
+                "bitcoin", tx_hash, "output", None, name, "BTC", value, value, step, block, ts
+            )
             if destinations and address in destinations:
                 service, kind = destinations[address]
                 self.record.destinations.append(
-                    Destination(self.p.name, "bitcoin", service, kind, name, "BTC", value, tx_hash, block, ts)  # fmt: skip
+                    Destination(
+                        self.p.name,
+                        "bitcoin",
+                        service,
+                        kind,
+                        name,
+                        "BTC",
+                        value,
+                        tx_hash,
+                        block,
+                        ts,
+                    )
                 )
             else:
                 made.append(_Coin(number, vout, address, value))
@@ -522,9 +710,24 @@ class Heist:
         for account, balances in self._stolen.items():
             for asset in (eth.ETH, eth.USD, eth.LST):
                 if balances[asset] > 0:
-                    held.append({"chain": "ethereum", "address": self.world.eth_address_text(account), "asset": ASSET_SYMBOLS[asset], "amount": int(balances[asset]) * _SCALE[asset]})  # fmt: skip
+                    held.append(
+                        {
+                            "chain": "ethereum",
+                            "address": self.world.eth_address_text(account),
+                            "asset": ASSET_SYMBOLS[asset],
+                            "amount": int(balances[asset]) * _SCALE[asset],
+                        }
+                    )
         for coin in self._coins.values():
-            held.append({"chain": "bitcoin", "address": self.world.btc_address_text(coin.address), "asset": "BTC", "amount": coin.value, "outpoint": f"{self.world.btc_tx_hash(coin.tx)}:{coin.vout}"})  # fmt: skip
+            held.append(
+                {
+                    "chain": "bitcoin",
+                    "address": self.world.btc_address_text(coin.address),
+                    "asset": "BTC",
+                    "amount": coin.value,
+                    "outpoint": f"{self.world.btc_tx_hash(coin.tx)}:{coin.vout}",
+                }
+            )
         return held
 
     def _launder_action(self, coin: _Coin) -> Callable[[int], None]:
@@ -540,20 +743,26 @@ class Heist:
     def _coinjoin(self, now: int, coin: _Coin) -> None:
         count = int(min(20, (coin.value - 5_000) // (_COINJOIN_DENOMINATION + 2_000)))
         fee = _BTC_FEE_RATE * (11 + 68 + 31 * (count + 1))
-        outputs = [(self._btc_address("coinjoin-output"), _COINJOIN_DENOMINATION) for _ in range(count)]  # fmt: skip
+        outputs = [
+            (self._btc_address("coinjoin-output"), _COINJOIN_DENOMINATION) for _ in range(count)
+        ]
         change = coin.value - count * _COINJOIN_DENOMINATION - fee
         outputs.append((self._btc_address("coinjoin-change"), change))
         partners = int(self.rng.integers(10, 30))
         made = self._btc("coinjoin", [coin], outputs, fee=fee, partners=partners)
         mixed, rest = made[:-1], made[-1]
         self._at(now + self._later(DAY, 2 * DAY), "btc", self._consolidate_action(mixed))
-        self._at(now + self._later(HOUR, 6 * HOUR), "btc", self._peel_action(rest, self.p.peel_steps))  # fmt: skip
+        self._at(
+            now + self._later(HOUR, 6 * HOUR), "btc", self._peel_action(rest, self.p.peel_steps)
+        )
 
     def _consolidate_action(self, coins: list[_Coin]) -> Callable[[int], None]:
         def act(now: int) -> None:
             fee = _BTC_FEE_RATE * (11 + 68 * len(coins) + 31)
             total = sum(c.value for c in coins)
-            [merged] = self._btc("consolidation", coins, [(self._btc_address("consolidation"), total - fee)], fee=fee)  # fmt: skip
+            [merged] = self._btc(
+                "consolidation", coins, [(self._btc_address("consolidation"), total - fee)], fee=fee
+            )
             self._at(self._cash_out_time(now), "btc", self._btc_cash_out_action(merged))
 
         return act
@@ -572,10 +781,20 @@ class Heist:
             else:
                 target = self._btc_address("peel")
             change = self._btc_address("peel-change")
-            made = self._btc("peel", [coin], [(target, peel), (change, coin.value - peel - fee)], fee=fee, destinations=destinations)  # fmt: skip
+            made = self._btc(
+                "peel",
+                [coin],
+                [(target, peel), (change, coin.value - peel - fee)],
+                fee=fee,
+                destinations=destinations,
+            )
             if not destinations:
                 self._at(self._cash_out_time(now), "btc", self._btc_cash_out_action(made[0]))
-            self._at(now + self._later(10 * MINUTE, 40 * MINUTE), "btc", self._peel_action(made[-1], steps - 1))  # fmt: skip
+            self._at(
+                now + self._later(10 * MINUTE, 40 * MINUTE),
+                "btc",
+                self._peel_action(made[-1], steps - 1),
+            )
 
         return act
 
@@ -599,10 +818,22 @@ class Heist:
             rest = coin.value - lot - fee
             if rest < 1_000_000:
                 fee1 = _BTC_FEE_RATE * (11 + 68 + 31)
-                self._btc("cash-out", [coin], [(target, coin.value - fee1)], fee=fee1, destinations={target: destination})  # fmt: skip
+                self._btc(
+                    "cash-out",
+                    [coin],
+                    [(target, coin.value - fee1)],
+                    fee=fee1,
+                    destinations={target: destination},
+                )
                 return
             change = self._btc_address("cash-out-change")
-            made = self._btc("cash-out", [coin], [(target, lot), (change, rest)], fee=fee, destinations={target: destination})  # fmt: skip
+            made = self._btc(
+                "cash-out",
+                [coin],
+                [(target, lot), (change, rest)],
+                fee=fee,
+                destinations={target: destination},
+            )
             self._at(now + self._later(HOUR, 10 * HOUR), "btc", self._btc_cash_out_action(made[-1]))
 
         return act

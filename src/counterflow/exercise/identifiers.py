@@ -36,7 +36,7 @@ MAX_BITCOIN_ADDRESS = 62
 
 
 @njit(cache=True, inline="always")
-def mix64(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
+def mix64(x: int) -> int:
     """SplitMix64's finaliser: a bijection on 64-bit words with good avalanche."""
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -44,7 +44,7 @@ def mix64(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def identifier_bytes(key: np.uint64, number: np.int64, out: np.ndarray, length: int) -> None:  # pragma: no cover
+def identifier_bytes(key: int, number: int, out: np.ndarray, length: int) -> None:
     """Fill ``out[:length]`` with the identifier bytes of ``number`` under ``key``."""
     for word in range((length + 7) // 8):
         value = mix64(np.uint64(number) ^ (key + np.uint64(word) * _GOLDEN))
@@ -55,7 +55,7 @@ def identifier_bytes(key: np.uint64, number: np.int64, out: np.ndarray, length: 
 
 
 @njit(cache=True)
-def write_hex(buf: np.ndarray, pos: int, data: np.ndarray, length: int) -> int:  # pragma: no cover
+def write_hex(buf: np.ndarray, pos: int, data: np.ndarray, length: int) -> int:
     for i in range(length):
         buf[pos] = HEX[data[i] >> 4]
         buf[pos + 1] = HEX[data[i] & 15]
@@ -64,7 +64,7 @@ def write_hex(buf: np.ndarray, pos: int, data: np.ndarray, length: int) -> int: 
 
 
 @njit(cache=True)
-def write_identifier_hex(buf: np.ndarray, pos: int, key: np.uint64, number: np.int64, length: int) -> int:  # pragma: no cover
+def write_identifier_hex(buf: np.ndarray, pos: int, key: int, number: int, length: int) -> int:
     """Write the hex of ``number``'s identifier (``length`` bytes) at ``pos``."""
     scratch = np.empty(32, np.uint8)
     identifier_bytes(key, number, scratch, length)
@@ -72,7 +72,7 @@ def write_identifier_hex(buf: np.ndarray, pos: int, key: np.uint64, number: np.i
 
 
 @njit(cache=True)
-def _bech32_polymod_step(checksum: np.int64, value: np.int64) -> np.int64:  # pragma: no cover
+def _bech32_polymod_step(checksum: int, value: int) -> int:
     top = checksum >> 25
     checksum = ((checksum & 0x1FFFFFF) << 5) ^ value
     for bit in range(5):
@@ -82,7 +82,7 @@ def _bech32_polymod_step(checksum: np.int64, value: np.int64) -> np.int64:  # pr
 
 
 @njit(cache=True)
-def write_segwit(buf: np.ndarray, pos: int, version: int, program: np.ndarray, length: int) -> int:  # pragma: no cover
+def write_segwit(buf: np.ndarray, pos: int, version: int, program: np.ndarray, length: int) -> int:
     """Write the mainnet (``bc``) segwit address of ``program``: bech32 v0, bech32m v1+."""
     data = np.empty(60, np.int64)
     data[0] = version
@@ -122,7 +122,9 @@ def write_segwit(buf: np.ndarray, pos: int, version: int, program: np.ndarray, l
 
 
 @njit(cache=True)
-def write_base58check(buf: np.ndarray, pos: int, version: int, payload: np.ndarray, checksum: np.uint32) -> int:  # pragma: no cover
+def write_base58check(
+    buf: np.ndarray, pos: int, version: int, payload: np.ndarray, checksum: int
+) -> int:
     """Write Base58Check of ``version || payload[:20] || checksum``."""
     raw = np.empty(25, np.uint8)
     raw[0] = version
@@ -165,7 +167,9 @@ def base58_checksums(key: int, numbers: np.ndarray, version: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def write_bitcoin_address(buf: np.ndarray, pos: int, key: np.uint64, number: np.int64, kind: int, checksum: np.uint32) -> int:  # pragma: no cover
+def write_bitcoin_address(
+    buf: np.ndarray, pos: int, key: int, number: int, kind: int, checksum: int
+) -> int:
     program = np.empty(32, np.uint8)
     identifier_bytes(key, number, program, 32)
     if kind == P2WPKH:
@@ -176,7 +180,7 @@ def write_bitcoin_address(buf: np.ndarray, pos: int, key: np.uint64, number: np.
 
 
 @njit(cache=True)
-def write_script_hex(buf: np.ndarray, pos: int, key: np.uint64, number: np.int64, kind: int) -> int:  # pragma: no cover
+def write_script_hex(buf: np.ndarray, pos: int, key: int, number: int, kind: int) -> int:
     """The output script that pays the address, as blockchain-etl's ``script_hex``."""
     program = np.empty(32, np.uint8)
     identifier_bytes(key, number, program, 32)
@@ -196,7 +200,7 @@ def write_script_hex(buf: np.ndarray, pos: int, key: np.uint64, number: np.int64
 
 
 @njit(cache=True, inline="always")
-def _put_ascii(buf: np.ndarray, pos: int, text: str) -> int:  # pragma: no cover
+def _put_ascii(buf: np.ndarray, pos: int, text: str) -> int:
     for char in text:
         buf[pos] = ord(char)
         pos += 1

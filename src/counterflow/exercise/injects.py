@@ -32,7 +32,9 @@ def _heist_injects(heist: HeistTruth, rng: np.random.Generator) -> list[dict[str
     drains = sorted({t.tx_hash for t in heist.transfers if t.step == "drain"})
     out: list[dict[str, Any]] = []
 
-    def add(hours: float, kind: str, source: str, message: str, indicators: list[dict[str, str]]) -> None:  # fmt: skip
+    def add(
+        hours: float, kind: str, source: str, message: str, indicators: list[dict[str, str]]
+    ) -> None:
         when = theft + timedelta(hours=hours)
         out.append(
             {
@@ -49,18 +51,39 @@ def _heist_injects(heist: HeistTruth, rng: np.random.Generator) -> list[dict[str
 
     victims = [{"chain": v["chain"], "address": v["address"]} for v in heist.victims]
     theft_addresses = [_indicator(a) for a in by_role.get("theft", [])]
-    add(0.5, "victim-report", "victim", "Theft reported: funds drained from these wallets by these transactions.",  # fmt: skip
-        victims + theft_addresses + [{"chain": "ethereum", "tx": h} for h in drains])  # fmt: skip
+    add(
+        0.5,
+        "victim-report",
+        "victim",
+        "Theft reported: funds drained from these wallets by these transactions.",
+        victims + theft_addresses + [{"chain": "ethereum", "tx": h} for h in drains],
+    )
     hops = by_role.get("hop-1", [])
     if hops:
         shared = rng.choice(len(hops), size=min(len(hops), 8), replace=False)
-        add(6, "partner-share", "partner FIU", "A partner agency shares hop wallets it attributes to the attacker.",  # fmt: skip
-            [_indicator(hops[int(i)]) for i in sorted(shared)])  # fmt: skip
+        add(
+            6,
+            "partner-share",
+            "partner FIU",
+            "A partner agency shares hop wallets it attributes to the attacker.",
+            [_indicator(hops[int(i)]) for i in sorted(shared)],
+        )
     if heist.links:
-        add(48, "bridge-alert", "bridge operator", "The bridge operator reports deposits from flagged wallets and the Bitcoin addresses it paid.",  # fmt: skip
-            [{"chain": "bitcoin", "address": link.target_address} for link in heist.links[:3]])  # fmt: skip
-    add(120, "designation", "sanctions authority", "The theft address is designated; screen and report any exposure.",  # fmt: skip
-        theft_addresses)  # fmt: skip
+        add(
+            48,
+            "bridge-alert",
+            "bridge operator",
+            "The bridge operator reports deposits from flagged wallets and the Bitcoin "
+            "addresses it paid.",
+            [{"chain": "bitcoin", "address": link.target_address} for link in heist.links[:3]],
+        )
+    add(
+        120,
+        "designation",
+        "sanctions authority",
+        "The theft address is designated; screen and report any exposure.",
+        theft_addresses,
+    )
     return out
 
 

@@ -51,9 +51,11 @@ def service_tags(world: World) -> list[dict[str, str]]:
     tags.append(_tag(name(int(c[eth.K_OTC])), "ETH", OTC_NAME, "otc_broker"))
     for pool, denomination in enumerate(("0.1", "1", "10", "100")):
         account = int(c[eth.K_MIXERS + pool])
-        tags.append(_tag(name(account), "ETH", f"{MIXER_NAME}: {denomination} ETH", "mixing_service"))  # fmt: skip
+        tags.append(
+            _tag(name(account), "ETH", f"{MIXER_NAME}: {denomination} ETH", "mixing_service")
+        )
     for k, account in enumerate(state.relayers):
-        tags.append(_tag(name(int(account)), "ETH", f"{MIXER_NAME} relayer {k}", "mixing_service"))  # fmt: skip
+        tags.append(_tag(name(int(account)), "ETH", f"{MIXER_NAME} relayer {k}", "mixing_service"))
     return tags
 
 

@@ -30,7 +30,8 @@ MIXER_NAME = "Tornado-style mixer"
 
 
 def bitcoin_wallet_names(world: World) -> tuple[list[str], list[str]]:
-    names, kinds = [], []
+    names: list[str] = []
+    kinds: list[str] = []
     miner = 0
     for w in world.btc.wallets:
         kind = int(w["kind"])
@@ -61,7 +62,8 @@ def ethereum_account_names(world: World) -> tuple[list[str], list[str]]:
     count = int(state.counters[eth.C_ACCOUNT])
     accounts = state.accounts[:count]
     contracts = {int(a): k for k, a in enumerate(state.contracts)}
-    names, kinds = [], []
+    names: list[str] = []
+    kinds: list[str] = []
     for a in range(count):
         kind = int(accounts["kind"][a])
         service = int(accounts["service"][a])
@@ -104,8 +106,8 @@ def write_owners(path: Path, world: World, heists: list[Heist]) -> None:
     addresses = pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
     wallet_names, wallet_kinds = bitcoin_wallet_names(world)
     owner_ids = world.btc.address_owner[:count].astype(np.int64)
-    owner = np.array(wallet_names + ["heist"], dtype=object)[owner_ids]
-    kind = np.array(wallet_kinds + ["heist"], dtype=object)[owner_ids]
+    owner = np.array([*wallet_names, "heist"], dtype=object)[owner_ids]
+    kind = np.array([*wallet_kinds, "heist"], dtype=object)[owner_ids]
     for i in np.nonzero(owner_ids < 0)[0]:
         owner[i] = f"heist:{heist_of.get(addresses[int(i)].as_py(), 'unknown')}"
     tables.append(_table("bitcoin", addresses, owner, kind))

@@ -11,31 +11,31 @@ from numba import njit
 
 
 @njit(cache=True)
-def seed_compiled_rng(seed: int) -> None:  # pragma: no cover - compiled
+def seed_compiled_rng(seed: int) -> None:
     np.random.seed(seed)
 
 
 @njit(cache=True)
-def pick(cdf: np.ndarray) -> np.int64:  # pragma: no cover - compiled
+def pick(cdf: np.ndarray) -> int:
     """An index drawn with probability proportional to its weight (``cdf`` is cumulative)."""
     return np.searchsorted(cdf, np.random.random() * cdf[-1], side="right")
 
 
 @njit(cache=True)
-def zipf_count(low: int, high: int, exponent: float) -> np.int64:  # pragma: no cover
+def zipf_count(low: int, high: int, exponent: float) -> int:
     """A heavy-tailed count in [low, high]: a discrete Pareto draw, capped."""
     value = low * (1.0 - np.random.random()) ** (-1.0 / exponent)
     return np.int64(min(high, int(value)))
 
 
 @njit(cache=True)
-def pareto(scale: float, alpha: float) -> float:  # pragma: no cover - compiled
+def pareto(scale: float, alpha: float) -> float:
     """A Pareto(alpha) draw of at least ``scale``: most small, a few enormous."""
     return float(scale * (1.0 - np.random.random()) ** (-1.0 / alpha))
 
 
 @njit(cache=True)
-def lognormal(mu: float, sigma: float) -> float:  # pragma: no cover - compiled
+def lognormal(mu: float, sigma: float) -> float:
     return float(np.exp(mu + sigma * np.random.standard_normal()))
 
 

@@ -255,9 +255,13 @@ class _Run:
             k = int(np.searchsorted(inj_txs["block"], first))
             r = int(np.searchsorted(releases["block"], first))
             done += eth.simulate(
-                state, buffers, numbers[done:], budgets[done:],
-                (inj_txs[k:], inj_subs), releases[r:],
-            )  # fmt: skip
+                state,
+                buffers,
+                numbers[done:],
+                budgets[done:],
+                (inj_txs[k:], inj_subs),
+                releases[r:],
+            )
             self._bridge_crossings_from_eth()
             if done < len(numbers) or eth.buffered(state) > _FLUSH_SHARE * len(buffers.txs):
                 self._flush_eth(files)
@@ -268,7 +272,9 @@ class _Run:
         rng = self.world.rng
         first = int(self.eth_blocks.numbers[0])
         for c in buffers.crossings[:count]:
-            when = int(self.eth_blocks.times[int(c["block"]) - first]) + int(rng.integers(1200, 5400))  # fmt: skip
+            when = int(self.eth_blocks.times[int(c["block"]) - first]) + int(
+                rng.integers(1200, 5400)
+            )
             self.world.owe_btc(when, satoshi_for_held(int(c["amount"])), user=int(c["user"]))
         state.counters[eth.C_CROSS] = 0
 
@@ -302,7 +308,9 @@ class _Run:
         if len(chunk.txs) == 0:
             return
         first = int(self.btc_blocks.numbers[0])
-        self.btc_tx_counts += np.bincount(chunk.txs["block"] - first, minlength=len(self.btc_tx_counts))  # fmt: skip
+        self.btc_tx_counts += np.bincount(
+            chunk.txs["block"] - first, minlength=len(self.btc_tx_counts)
+        )
         keys = self.world.keys
         file.write(
             text.bitcoin_transactions_text(
@@ -317,12 +325,17 @@ class _Run:
         first = int(self.eth_blocks.numbers[0])
         blocks = chunk.txs["block"] - first
         self.eth_tx_counts += np.bincount(blocks, minlength=len(self.eth_tx_counts))
-        self.eth_gas += np.bincount(blocks, weights=chunk.txs["gas_used"], minlength=len(self.eth_gas)).astype(np.int64)  # fmt: skip
+        self.eth_gas += np.bincount(
+            blocks, weights=chunk.txs["gas_used"], minlength=len(self.eth_gas)
+        ).astype(np.int64)
         keys = self.world.keys
         parts = text.ethereum_text(
-            chunk, first, self.eth_blocks.times, self.world.eth.contracts,
+            chunk,
+            first,
+            self.eth_blocks.times,
+            self.world.eth.contracts,
             (keys.eth_tx, keys.eth_block, keys.eth_address),
-        )  # fmt: skip
+        )
         for file, part in zip(files, parts, strict=True):
             file.write(part)
 
@@ -340,10 +353,15 @@ class _Run:
             f.write(text.ETHEREUM_BLOCK_COLUMNS.encode() + b"\n")
             f.write(
                 text.ethereum_blocks_text(
-                    e.numbers, e.times, self.eth_tx_counts, self.eth_gas, base_fee, miners,
+                    e.numbers,
+                    e.times,
+                    self.eth_tx_counts,
+                    self.eth_gas,
+                    base_fee,
+                    miners,
                     (keys.eth_block, keys.eth_address),
                 )
-            )  # fmt: skip
+            )
         contracts = self.world.eth.contracts
         usd = self.world.eth_address_text(int(contracts[eth.K_USD]))
         lst = self.world.eth_address_text(int(contracts[eth.K_LST]))
@@ -379,7 +397,9 @@ class _Run:
                     playbook=p.name,
                     description=p.description,
                     theft_time=_iso(record.theft_time),
-                    victims=[{"chain": "ethereum", "address": a, "role": r} for a, r in record.victims],  # fmt: skip
+                    victims=[
+                        {"chain": "ethereum", "address": a, "role": r} for a, r in record.victims
+                    ],
                     addresses=[
                         {"chain": chain, "address": address, "role": role}
                         for (chain, address), role in record.addresses.items()

@@ -37,7 +37,12 @@ from counterflow.errors import InputError
 from counterflow.exercise.truth import GroundTruth
 
 #: Dollar prices of the scenario's assets, per base unit, for adding them up.
-USD_PER_UNIT = {"BTC": 96_000 / 10**8, "ETH": 3_000 / 10**18, "LSTX": 2_994 / 10**18, "USDX": 1 / 10**6}  # fmt: skip
+USD_PER_UNIT = {
+    "BTC": 96_000 / 10**8,
+    "ETH": 3_000 / 10**18,
+    "LSTX": 2_994 / 10**18,
+    "USDX": 1 / 10**6,
+}
 _KINDS = ("addresses", "deposits", "freeze_requests")
 
 

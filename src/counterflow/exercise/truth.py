@@ -45,7 +45,11 @@ class GroundTruth:
     heists: list[HeistTruth] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": FORMAT, "scenario": self.scenario, "heists": [asdict(h) for h in self.heists]}  # fmt: skip
+        return {
+            "format": FORMAT,
+            "scenario": self.scenario,
+            "heists": [asdict(h) for h in self.heists],
+        }
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json(), indent=1) + "\n", encoding="utf-8")

@@ -51,7 +51,19 @@ class Keys:
 
     @classmethod
     def for_seed(cls, seed: int) -> Keys:
-        return cls(*(derive_key(seed, p) for p in ("btc-tx", "btc-block", "btc-address", "eth-tx", "eth-block", "eth-address")))  # fmt: skip
+        return cls(
+            *(
+                derive_key(seed, p)
+                for p in (
+                    "btc-tx",
+                    "btc-block",
+                    "btc-address",
+                    "eth-tx",
+                    "eth-block",
+                    "eth-address",
+                )
+            )
+        )
 
 
 @dataclass(order=True)
@@ -82,7 +94,9 @@ class World:
     _eth_txs: list[tuple[np.void, list[tuple[int, int, int, int, int]]]] = field(
         default_factory=list
     )
-    _btc_txs: list[tuple[np.void, list[tuple[int, int, int, int, int]], list[tuple[int, int, int]], int]] = field(default_factory=list)  # fmt: skip
+    _btc_txs: list[
+        tuple[np.void, list[tuple[int, int, int, int, int]], list[tuple[int, int, int]], int]
+    ] = field(default_factory=list)
     _btc_releases: list[_Release] = field(default_factory=list)
     _eth_releases: list[_Release] = field(default_factory=list)
     _release_seq: itertools.count[int] = field(default_factory=itertools.count)
@@ -180,11 +194,11 @@ class World:
             txs[i] = record
             txs[i]["in_start"], txs[i]["in_n"] = i_pos, len(ins)
             txs[i]["out_start"], txs[i]["out_n"] = o_pos, len(outs)
-            for item in ins:
-                inputs[i_pos] = item
+            for spent in ins:
+                inputs[i_pos] = spent
                 i_pos += 1
-            for item in outs:
-                outputs[o_pos] = item
+            for paid in outs:
+                outputs[o_pos] = paid
                 o_pos += 1
             extra[i] = partners
         return txs, inputs, outputs, extra
