@@ -17,6 +17,13 @@ def test_every_cli_command_is_in_the_readme() -> None:
         assert f"counterflow {name}" in readme or f"`{name}`" in readme, name
 
 
+def test_every_subcommand_is_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text()
+    for name, command in cli.commands.items():
+        for sub in getattr(command, "commands", {}):
+            assert f"counterflow {name} {sub}" in readme, f"{name} {sub}"
+
+
 def test_every_transfer_kind_is_in_the_model_doc() -> None:
     model = (REPO / "docs" / "value-flow-model.md").read_text()
     for kind in TransferKind:

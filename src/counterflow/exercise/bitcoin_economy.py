@@ -437,7 +437,7 @@ def _spend(
     return t
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run_blocks(
     wallets: np.ndarray,
     utxos: np.ndarray,
@@ -954,36 +954,30 @@ def new_bitcoin_state(
     address_kind = np.zeros(address_capacity, np.int8)
     address_owner = np.full(address_capacity, -1, np.int32)
     bag = np.zeros(slots, np.int64)
-    for w in range(n):
-        wallets[w]["address"] = _new_address(wallets, w, address_kind, address_owner, counters)
+    # Each wallet's first address is its own id: addresses 0..n-1.
+    wallets["address"] = np.arange(n)
+    address_kind[:n] = wallets["address_kind"]
+    address_owner[:n] = np.arange(n)
+    counters[C_ADDRESS] = n
     offset = users + merchants
     exchange_hot = np.arange(offset, offset + 2 * exchanges, 2, dtype=np.int64)
     exchange_pool = exchange_hot + 1
     miner_ids = np.arange(offset + 2 * exchanges, offset + 2 * exchanges + miners, dtype=np.int64)
     bridge = int(offset + 2 * exchanges + miners)
-    # Opening balances (satoshi), heavy-tailed, and the services' float.
-    coins = {USER: 2, MERCHANT: 4, EXCHANGE_HOT: 40, MINER: 8, BRIDGE: 20, OTC: 10}
-    prehistory = PREHISTORY_TX_BASE
-    for w in range(n):
-        kind = int(wallets["kind"][w])
-        for vout in range(coins.get(kind, 0)):
-            value = _opening_value(rng, kind)
-            if value > DUST:
-                _add_utxo(
-                    utxos,
-                    free,
-                    bag,
-                    wallets,
-                    w,
-                    prehistory,
-                    vout,
-                    wallets[w]["address"],
-                    value,
-                    0,
-                    False,
-                    counters,
-                )
-        prehistory += 1
+    # Opening balances (satoshi), heavy-tailed, and the services' float: outputs of one
+    # transaction per wallet from before the window.
+    coins_per_kind = np.zeros(7, np.int64)
+    for kind, count in ((USER, 2), (MERCHANT, 4), (EXCHANGE_HOT, 40), (MINER, 8), (BRIDGE, 20)):
+        coins_per_kind[kind] = count
+    coins_per_kind[OTC] = 10
+    per_wallet = coins_per_kind[wallets["kind"]]
+    owner = np.repeat(np.arange(n, dtype=np.int64), per_wallet)
+    vout = np.arange(len(owner)) - np.repeat(np.cumsum(per_wallet) - per_wallet, per_wallet)
+    values = _opening_values(rng, wallets["kind"][owner])
+    _fund_wallets(
+        utxos, free, bag, wallets, counters, owner, PREHISTORY_TX_BASE + owner,
+        vout.astype(np.int64), values,
+    )  # fmt: skip
     spend = np.zeros(n)
     spend[:users] = user_activity
     spend[users : users + merchants] = np.median(user_activity) * 20
@@ -1032,18 +1026,43 @@ def fund(state: BitcoinState, wallet: int, values: np.ndarray) -> None:
             )
 
 
-def _opening_value(rng: np.random.Generator, kind: int) -> int:
-    """One coin of a wallet's opening balance (satoshi): heavy-tailed for users."""
-    if kind == USER:
-        return int(min(5e10, 1e6 * (1 - rng.random()) ** (-1 / 1.1)))
-    low, high = {
+def _opening_values(rng: np.random.Generator, kinds: np.ndarray) -> np.ndarray:
+    """Opening coins (satoshi) for wallets of ``kinds``: Pareto for users, ranges for services."""
+    values = np.zeros(len(kinds), np.int64)
+    users = kinds == USER
+    values[users] = np.minimum(5e10, 1e6 * (1 - rng.random(int(users.sum()))) ** (-1 / 1.1))
+    ranges = {
         MERCHANT: (10**6, 10**8),
         EXCHANGE_HOT: (10**9, 5 * 10**10),
         MINER: (10**8, 10**9),
         BRIDGE: (10**9, 5 * 10**9),
         OTC: (10**9, 5 * 10**9),
-    }[kind]
-    return int(rng.integers(low, high))
+    }
+    for kind, (low, high) in ranges.items():
+        chosen = kinds == kind
+        values[chosen] = rng.integers(low, high, int(chosen.sum()))
+    return values
+
+
+@njit(cache=True)
+def _fund_wallets(
+    utxos: np.ndarray,
+    free: np.ndarray,
+    bag: np.ndarray,
+    wallets: np.ndarray,
+    counters: np.ndarray,
+    owners: np.ndarray,
+    txs: np.ndarray,
+    vouts: np.ndarray,
+    values: np.ndarray,
+) -> None:
+    for k in range(len(owners)):
+        if values[k] > DUST:
+            w = owners[k]
+            _add_utxo(
+                utxos, free, bag, wallets, w, txs[k], vouts[k], wallets[w].address, values[k], 0,
+                False, counters,
+            )  # fmt: skip
 
 
 def default_params() -> np.ndarray:

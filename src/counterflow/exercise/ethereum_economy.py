@@ -289,7 +289,7 @@ def _queue_sweep(
         counters[C_QTAIL] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run_blocks(
     accounts: np.ndarray,
     balances: np.ndarray,
@@ -860,7 +860,10 @@ def new_ethereum_state(
     def add(kind: int, service: int = -1, owner: int = -1) -> int:
         return int(_new_account(accounts, counters, kind, service, owner))
 
-    user_ids = np.array([add(USER, -1, u) for u in range(users)], np.int64)
+    user_ids = np.arange(users, dtype=np.int64)  # user u's main account is account u
+    accounts["kind"][:users] = USER
+    accounts["owner"][:users] = user_ids
+    counters[C_ACCOUNT] = users
     hot = np.array([add(EXCHANGE_HOT, e) for e in range(exchanges)], np.int64)
     contracts = np.array(
         [add(TOKEN), add(TOKEN), add(DEX), add(BRIDGE), add(BRIDGE_OPERATOR), add(OTC)]

@@ -20,10 +20,9 @@ from numba import njit
 from counterflow.exercise import bitcoin_economy as btc
 from counterflow.exercise import ethereum_economy as eth
 from counterflow.exercise.identifiers import (
-    P2PKH,
-    P2SH,
+    MAX_BITCOIN_ADDRESS,
+    SCRATCH,
     SCRIPT_TYPES,
-    base58_checksums,
     write_bitcoin_address,
     write_identifier_hex,
     write_script_hex,
@@ -31,6 +30,19 @@ from counterflow.exercise.identifiers import (
 
 #: One row of a structured array, as compiled code sees it.
 Record = Any
+
+
+class TextArena:
+    """A byte buffer reused across writes, so each chunk does not fault in fresh pages."""
+
+    def __init__(self) -> None:
+        self._buf = np.empty(0, np.uint8)
+
+    def get(self, size: int) -> np.ndarray:
+        if len(self._buf) < size:
+            self._buf = np.empty(int(size * 1.25) + 4096, np.uint8)
+        return self._buf
+
 
 BITCOIN_BLOCK_ZEROS = 19  # leading zero hex digits of a simulated Bitcoin block hash
 
@@ -71,32 +83,83 @@ _SELECTORS = np.frombuffer(
 _SELECTOR_LENGTHS = np.array([len(s) for s in eth.SELECTORS], np.int64)
 
 
+_POW10 = np.array([10**k for k in range(19)], np.int64)
+_PAIRS = np.frombuffer("".join(f"{i:02d}" for i in range(100)).encode(), np.uint8).copy()
+# Literal text, as bytes the compiled writers copy.
+_TRUE = np.frombuffer(b"true", np.uint8).copy()
+_FALSE = np.frombuffer(b"false", np.uint8).copy()
+_T0 = np.frombuffer(b'{"hash": "', np.uint8).copy()
+_T1 = np.frombuffer(b'", "size": ', np.uint8).copy()
+_T2 = np.frombuffer(b', "virtual_size": ', np.uint8).copy()
+_T3 = np.frombuffer(b', "version": 2, "lock_time": 0, "block_number": ', np.uint8).copy()
+_T4 = np.frombuffer(b', "block_hash": "', np.uint8).copy()
+_T5 = np.frombuffer(b'", "block_timestamp": ', np.uint8).copy()
+_T6 = np.frombuffer(b', "is_coinbase": ', np.uint8).copy()
+_T7 = np.frombuffer(b', "index": ', np.uint8).copy()
+_T8 = np.frombuffer(b', "inputs": [', np.uint8).copy()
+_T9 = np.frombuffer(b", ", np.uint8).copy()
+_T10 = np.frombuffer(b'{"index": ', np.uint8).copy()
+_T11 = np.frombuffer(b', "spent_transaction_hash": "', np.uint8).copy()
+_T12 = np.frombuffer(b'", "spent_output_index": ', np.uint8).copy()
+_T13 = np.frombuffer(b', "sequence": 4294967293, "type": "', np.uint8).copy()
+_T14 = np.frombuffer(b'", "addresses": ["', np.uint8).copy()
+_T15 = np.frombuffer(b'"], "value": ', np.uint8).copy()
+_T16 = np.frombuffer(b"}", np.uint8).copy()
+_T17 = np.frombuffer(b'], "outputs": [', np.uint8).copy()
+_T18 = np.frombuffer(b', "script_hex": "', np.uint8).copy()
+_T19 = np.frombuffer(b'", "required_signatures": 1, "type": "', np.uint8).copy()
+_T20 = np.frombuffer(b'], "input_count": ', np.uint8).copy()
+_T21 = np.frombuffer(b', "output_count": ', np.uint8).copy()
+_T22 = np.frombuffer(b', "input_value": ', np.uint8).copy()
+_T23 = np.frombuffer(b', "output_value": ', np.uint8).copy()
+_T24 = np.frombuffer(b', "fee": ', np.uint8).copy()
+_T25 = np.frombuffer(b"}\n", np.uint8).copy()
+_T26 = np.frombuffer(b'", "number": ', np.uint8).copy()
+_T27 = np.frombuffer(b', "version": 536870912, "timestamp": ', np.uint8).copy()
+_T28 = np.frombuffer(b', "previous_block_hash": "', np.uint8).copy()
+_T29 = np.frombuffer(b'", "bits": "17034219", "transaction_count": ', np.uint8).copy()
+_T30 = np.frombuffer(b"0x", np.uint8).copy()
+_T31 = np.frombuffer(b",", np.uint8).copy()
+_T32 = np.frombuffer(b",,", np.uint8).copy()
+_T33 = np.frombuffer(b",2,", np.uint8).copy()
+_T34 = np.frombuffer(b"\n", np.uint8).copy()
+_T35 = np.frombuffer(b",call,call,", np.uint8).copy()
+_T36 = np.frombuffer(b",call_", np.uint8).copy()
+_T37 = np.frombuffer(b"_", np.uint8).copy()
+_T38 = np.frombuffer(b",30000000,", np.uint8).copy()
+
+
 @njit(cache=True, inline="always")
-def _put(buf: np.ndarray, pos: int, text: str) -> int:
-    for char in text:
-        buf[pos] = ord(char)
-        pos += 1
-    return pos
+def _put(buf: np.ndarray, pos: int, text: np.ndarray) -> int:
+    for k in range(len(text)):
+        buf[pos + k] = text[k]
+    return pos + len(text)
 
 
 @njit(cache=True)
 def _int(buf: np.ndarray, pos: int, value: int) -> int:
+    """Decimal text of ``value``, written in place, two digits per division."""
     if value < 0:
         buf[pos] = 45  # "-"
         pos += 1
         value = -value
-    digits = np.empty(20, np.uint8)
-    n = 0
-    while True:
-        digits[n] = 48 + value % 10
-        value //= 10
-        n += 1
-        if value == 0:
-            break
-    for k in range(n - 1, -1, -1):
-        buf[pos] = digits[k]
-        pos += 1
-    return pos
+    digits = 1
+    while digits < 19 and value >= _POW10[digits]:
+        digits += 1
+    k = pos + digits
+    while value >= 100:
+        rest = value // 100
+        pair = 2 * (value - rest * 100)
+        buf[k - 1] = _PAIRS[pair + 1]
+        buf[k - 2] = _PAIRS[pair]
+        k -= 2
+        value = rest
+    if value >= 10:
+        buf[k - 1] = _PAIRS[2 * value + 1]
+        buf[k - 2] = _PAIRS[2 * value]
+    else:
+        buf[k - 1] = 48 + value
+    return pos + digits
 
 
 @njit(cache=True)
@@ -112,34 +175,17 @@ def _scaled(buf: np.ndarray, pos: int, value: int, zeros: int) -> int:
 
 @njit(cache=True)
 def _block_hash(buf: np.ndarray, pos: int, key: int, number: int) -> int:
+    """A Bitcoin-looking block hash: leading zeros, then the identifier's hex, cut to 64."""
     for _ in range(BITCOIN_BLOCK_ZEROS):
         buf[pos] = 48
         pos += 1
-    scratch = np.empty(64, np.uint8)
-    write_identifier_hex(scratch, 0, key, number, 32)
-    for k in range(64 - BITCOIN_BLOCK_ZEROS):
-        buf[pos] = scratch[k]
-        pos += 1
-    return pos
+    # The identifier's last digits spill past the hash and are overwritten by what follows
+    # (every buffer is sized with room to spare).
+    write_identifier_hex(buf, pos, key, number, 32)
+    return pos + 64 - BITCOIN_BLOCK_ZEROS
 
 
-@njit(cache=True)
-def _btc_address(
-    buf: np.ndarray,
-    pos: int,
-    key: int,
-    address: int,
-    kind: int,
-    legacy: np.ndarray,
-    checksums: np.ndarray,
-) -> int:
-    checksum = np.uint32(0)
-    if kind in (P2PKH, P2SH):
-        checksum = checksums[np.searchsorted(legacy, address)]
-    return write_bitcoin_address(buf, pos, key, address, kind, checksum)
-
-
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _write_bitcoin(
     txs: np.ndarray,
     inputs: np.ndarray,
@@ -149,11 +195,10 @@ def _write_bitcoin(
     tx_key: int,
     block_key: int,
     address_key: int,
-    legacy: np.ndarray,
-    checksums: np.ndarray,
     buf: np.ndarray,
 ) -> int:
     pos = 0
+    scratch = np.empty(SCRATCH, np.uint8)
     for t in range(len(txs)):
         x = txs[t]
         n_in = x.in_n
@@ -165,75 +210,75 @@ def _write_bitcoin(
         for k in range(n_out):
             out_value += outputs[x.out_start + k].value
         vsize = 11 + 68 * n_in + 31 * n_out
-        pos = _put(buf, pos, '{"hash": "')
+        pos = _put(buf, pos, _T0)
         pos = write_identifier_hex(buf, pos, tx_key, x.number, 32)
-        pos = _put(buf, pos, '", "size": ')
+        pos = _put(buf, pos, _T1)
         pos = _int(buf, pos, vsize + 27 * n_in)
-        pos = _put(buf, pos, ', "virtual_size": ')
+        pos = _put(buf, pos, _T2)
         pos = _int(buf, pos, vsize)
-        pos = _put(buf, pos, ', "version": 2, "lock_time": 0, "block_number": ')
+        pos = _put(buf, pos, _T3)
         pos = _int(buf, pos, x.block)
-        pos = _put(buf, pos, ', "block_hash": "')
+        pos = _put(buf, pos, _T4)
         pos = _block_hash(buf, pos, block_key, x.block)
-        pos = _put(buf, pos, '", "block_timestamp": ')
+        pos = _put(buf, pos, _T5)
         pos = _int(buf, pos, block_times[x.block - first_block])
-        pos = _put(buf, pos, ', "is_coinbase": ')
-        pos = _put(buf, pos, "true" if x.coinbase else "false")
-        pos = _put(buf, pos, ', "index": ')
+        pos = _put(buf, pos, _T6)
+        pos = _put(buf, pos, _TRUE if x.coinbase else _FALSE)
+        pos = _put(buf, pos, _T7)
         pos = _int(buf, pos, x.index)
-        pos = _put(buf, pos, ', "inputs": [')
+        pos = _put(buf, pos, _T8)
         for k in range(n_in):
             i = inputs[x.in_start + k]
             if k:
-                pos = _put(buf, pos, ", ")
-            pos = _put(buf, pos, '{"index": ')
+                pos = _put(buf, pos, _T9)
+            pos = _put(buf, pos, _T10)
             pos = _int(buf, pos, k)
-            pos = _put(buf, pos, ', "spent_transaction_hash": "')
+            pos = _put(buf, pos, _T11)
             pos = write_identifier_hex(buf, pos, tx_key, i.tx, 32)
-            pos = _put(buf, pos, '", "spent_output_index": ')
+            pos = _put(buf, pos, _T12)
             pos = _int(buf, pos, i.vout)
-            pos = _put(buf, pos, ', "sequence": 4294967293, "type": "')
+            pos = _put(buf, pos, _T13)
             for c in range(_TYPE_LENGTHS[i.kind]):
                 buf[pos] = _TYPE_NAMES[i.kind, c]
                 pos += 1
-            pos = _put(buf, pos, '", "addresses": ["')
-            pos = _btc_address(buf, pos, address_key, i.address, i.kind, legacy, checksums)
-            pos = _put(buf, pos, '"], "value": ')
+            pos = _put(buf, pos, _T14)
+            pos = write_bitcoin_address(buf, pos, address_key, i.address, i.kind, scratch)
+            pos = _put(buf, pos, _T15)
             pos = _int(buf, pos, i.value)
-            pos = _put(buf, pos, "}")
-        pos = _put(buf, pos, '], "outputs": [')
+            pos = _put(buf, pos, _T16)
+        pos = _put(buf, pos, _T17)
         for k in range(n_out):
             o = outputs[x.out_start + k]
             if k:
-                pos = _put(buf, pos, ", ")
-            pos = _put(buf, pos, '{"index": ')
+                pos = _put(buf, pos, _T9)
+            pos = _put(buf, pos, _T10)
             pos = _int(buf, pos, k)
-            pos = _put(buf, pos, ', "script_hex": "')
+            pos = _put(buf, pos, _T18)
             pos = write_script_hex(buf, pos, address_key, o.address, o.kind)
-            pos = _put(buf, pos, '", "required_signatures": 1, "type": "')
+            pos = _put(buf, pos, _T19)
             for c in range(_TYPE_LENGTHS[o.kind]):
                 buf[pos] = _TYPE_NAMES[o.kind, c]
                 pos += 1
-            pos = _put(buf, pos, '", "addresses": ["')
-            pos = _btc_address(buf, pos, address_key, o.address, o.kind, legacy, checksums)
-            pos = _put(buf, pos, '"], "value": ')
+            pos = _put(buf, pos, _T14)
+            pos = write_bitcoin_address(buf, pos, address_key, o.address, o.kind, scratch)
+            pos = _put(buf, pos, _T15)
             pos = _int(buf, pos, o.value)
-            pos = _put(buf, pos, "}")
-        pos = _put(buf, pos, '], "input_count": ')
+            pos = _put(buf, pos, _T16)
+        pos = _put(buf, pos, _T20)
         pos = _int(buf, pos, n_in)
-        pos = _put(buf, pos, ', "output_count": ')
+        pos = _put(buf, pos, _T21)
         pos = _int(buf, pos, n_out)
-        pos = _put(buf, pos, ', "input_value": ')
+        pos = _put(buf, pos, _T22)
         pos = _int(buf, pos, in_value)
-        pos = _put(buf, pos, ', "output_value": ')
+        pos = _put(buf, pos, _T23)
         pos = _int(buf, pos, out_value)
-        pos = _put(buf, pos, ', "fee": ')
+        pos = _put(buf, pos, _T24)
         pos = _int(buf, pos, 0 if x.coinbase else x.fee)
-        pos = _put(buf, pos, "}\n")
+        pos = _put(buf, pos, _T25)
     return pos
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _write_bitcoin_blocks(
     numbers: np.ndarray,
     times: np.ndarray,
@@ -243,33 +288,18 @@ def _write_bitcoin_blocks(
 ) -> int:
     pos = 0
     for b in range(len(numbers)):
-        pos = _put(buf, pos, '{"hash": "')
+        pos = _put(buf, pos, _T0)
         pos = _block_hash(buf, pos, block_key, numbers[b])
-        pos = _put(buf, pos, '", "number": ')
+        pos = _put(buf, pos, _T26)
         pos = _int(buf, pos, numbers[b])
-        pos = _put(buf, pos, ', "version": 536870912, "timestamp": ')
+        pos = _put(buf, pos, _T27)
         pos = _int(buf, pos, times[b])
-        pos = _put(buf, pos, ', "previous_block_hash": "')
+        pos = _put(buf, pos, _T28)
         pos = _block_hash(buf, pos, block_key, numbers[b] - 1)
-        pos = _put(buf, pos, '", "bits": "17034219", "transaction_count": ')
+        pos = _put(buf, pos, _T29)
         pos = _int(buf, pos, tx_counts[b])
-        pos = _put(buf, pos, "}\n")
+        pos = _put(buf, pos, _T25)
     return pos
-
-
-def bitcoin_legacy_table(address_key: int, *arrays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted legacy (Base58Check) addresses among ``arrays`` and their checksums."""
-    addresses = [a["address"][(a["kind"] == P2PKH) | (a["kind"] == P2SH)] for a in arrays]
-    kinds = [a["kind"][(a["kind"] == P2PKH) | (a["kind"] == P2SH)] for a in arrays]
-    every = np.concatenate(addresses) if addresses else np.zeros(0, np.int64)
-    every_kind = np.concatenate(kinds) if kinds else np.zeros(0, np.int8)
-    legacy, first = np.unique(every, return_index=True)
-    legacy_kind = every_kind[first]
-    checksums = np.zeros(len(legacy), np.uint32)
-    for kind, version in ((P2PKH, 0), (P2SH, 5)):
-        mask = legacy_kind == kind
-        checksums[mask] = base58_checksums(address_key, legacy[mask], version)
-    return legacy, checksums
 
 
 def bitcoin_transactions_text(
@@ -277,16 +307,19 @@ def bitcoin_transactions_text(
     first_block: int,
     block_times: np.ndarray,
     keys: tuple[int, int, int],
-) -> bytes:
-    """JSON lines of ``chunk``'s transactions; ``keys`` are (tx, block, address) keys."""
+    arena: TextArena | None = None,
+) -> memoryview:
+    """JSON lines of ``chunk``'s transactions; ``keys`` are (tx, block, address) keys.
+
+    The text lives in ``arena`` (reused between calls) until the next call with it.
+    """
     tx_key, block_key, address_key = keys
-    legacy, checksums = bitcoin_legacy_table(address_key, chunk.inputs, chunk.outputs)
     size = (
         len(chunk.txs) * BITCOIN_TX_LINE
         + len(chunk.inputs) * BITCOIN_INPUT
         + len(chunk.outputs) * BITCOIN_OUTPUT
     )
-    buf = np.empty(size, np.uint8)
+    buf = (arena or TextArena()).get(size)
     end = _write_bitcoin(
         chunk.txs,
         chunk.inputs,
@@ -296,11 +329,9 @@ def bitcoin_transactions_text(
         np.uint64(tx_key),
         np.uint64(block_key),
         np.uint64(address_key),
-        legacy,
-        checksums,
         buf,
     )
-    return buf[:end].tobytes()
+    return memoryview(buf[:end])
 
 
 def bitcoin_blocks_text(
@@ -313,11 +344,11 @@ def bitcoin_blocks_text(
 
 @njit(cache=True)
 def _eth_address(buf: np.ndarray, pos: int, key: int, account: int) -> int:
-    pos = _put(buf, pos, "0x")
+    pos = _put(buf, pos, _T30)
     return write_identifier_hex(buf, pos, key, account, 20)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _write_ethereum(
     txs: np.ndarray,
     subs: np.ndarray,
@@ -348,43 +379,43 @@ def _write_ethereum(
         cumulative += x.gas_used
         ts = block_times[x.block - first_block]
         tp = write_identifier_hex_0x(tx_buf, tp, tx_key, x.number)
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         tp = _int(tx_buf, tp, x.nonce)
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         tp = _int(tx_buf, tp, x.index)
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         tp = _eth_address(tx_buf, tp, address_key, x.sender)
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         tp = _eth_address(tx_buf, tp, address_key, x.to)
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         tp = _scaled(tx_buf, tp, x.value, 6)
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         tp = _int(tx_buf, tp, x.gas_limit)
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         tp = _scaled(tx_buf, tp, x.price, 6)
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         for c in range(_SELECTOR_LENGTHS[x.call]):
             tx_buf[tp] = _SELECTORS[x.call, c]
             tp += 1
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         tp = _int(tx_buf, tp, cumulative)
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         tp = _int(tx_buf, tp, x.gas_used)
-        tp = _put(tx_buf, tp, ",,")
+        tp = _put(tx_buf, tp, _T32)
         tp = _int(tx_buf, tp, x.status)
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         tp = _int(tx_buf, tp, ts)
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         tp = _int(tx_buf, tp, x.block)
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         tp = write_identifier_hex_0x(tx_buf, tp, block_key, x.block)
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         tp = _scaled(tx_buf, tp, 2 * x.price, 6)
-        tp = _put(tx_buf, tp, ",")
+        tp = _put(tx_buf, tp, _T31)
         tp = _scaled(tx_buf, tp, max(1, x.price // 10), 6)
-        tp = _put(tx_buf, tp, ",2,")
+        tp = _put(tx_buf, tp, _T33)
         tp = _scaled(tx_buf, tp, x.price, 6)
-        tp = _put(tx_buf, tp, "\n")
+        tp = _put(tx_buf, tp, _T34)
         internal = 0
         for k in range(x.sub_n):
             if subs[x.sub_start + k].kind == eth.SUB_INTERNAL:
@@ -411,24 +442,24 @@ def _write_ethereum(
                 kp = _eth_address(
                     token_buf, kp, address_key, contracts[eth.K_USD + s.asset - eth.USD]
                 )
-                kp = _put(token_buf, kp, ",")
+                kp = _put(token_buf, kp, _T31)
                 kp = _eth_address(token_buf, kp, address_key, s.source)
-                kp = _put(token_buf, kp, ",")
+                kp = _put(token_buf, kp, _T31)
                 kp = _eth_address(token_buf, kp, address_key, s.target)
-                kp = _put(token_buf, kp, ",")
+                kp = _put(token_buf, kp, _T31)
                 kp = _scaled(token_buf, kp, s.amount, 6 if s.asset == eth.LST else 0)
-                kp = _put(token_buf, kp, ",")
+                kp = _put(token_buf, kp, _T31)
                 kp = write_identifier_hex_0x(token_buf, kp, tx_key, x.number)
-                kp = _put(token_buf, kp, ",")
+                kp = _put(token_buf, kp, _T31)
                 kp = _int(token_buf, kp, log_index)
                 log_index += 1
-                kp = _put(token_buf, kp, ",")
+                kp = _put(token_buf, kp, _T31)
                 kp = _int(token_buf, kp, ts)
-                kp = _put(token_buf, kp, ",")
+                kp = _put(token_buf, kp, _T31)
                 kp = _int(token_buf, kp, x.block)
-                kp = _put(token_buf, kp, ",")
+                kp = _put(token_buf, kp, _T31)
                 kp = write_identifier_hex_0x(token_buf, kp, block_key, x.block)
-                kp = _put(token_buf, kp, "\n")
+                kp = _put(token_buf, kp, _T34)
             else:
                 rp = _trace(
                     trace_buf,
@@ -452,7 +483,7 @@ def _write_ethereum(
 
 @njit(cache=True)
 def write_identifier_hex_0x(buf: np.ndarray, pos: int, key: int, number: int) -> int:
-    pos = _put(buf, pos, "0x")
+    pos = _put(buf, pos, _T30)
     return write_identifier_hex(buf, pos, key, number, 32)
 
 
@@ -472,44 +503,44 @@ def _trace(
     address_key: int,
 ) -> int:
     pos = _int(buf, pos, x.block)
-    pos = _put(buf, pos, ",")
+    pos = _put(buf, pos, _T31)
     pos = write_identifier_hex_0x(buf, pos, tx_key, x.number)
-    pos = _put(buf, pos, ",")
+    pos = _put(buf, pos, _T31)
     pos = _int(buf, pos, x.index)
-    pos = _put(buf, pos, ",")
+    pos = _put(buf, pos, _T31)
     pos = _eth_address(buf, pos, address_key, source)
-    pos = _put(buf, pos, ",")
+    pos = _put(buf, pos, _T31)
     pos = _eth_address(buf, pos, address_key, target)
-    pos = _put(buf, pos, ",")
+    pos = _put(buf, pos, _T31)
     pos = _scaled(buf, pos, value, 6)
-    pos = _put(buf, pos, ",")
+    pos = _put(buf, pos, _T31)
     if child < 0:
         for c in range(_SELECTOR_LENGTHS[x.call]):
             buf[pos] = _SELECTORS[x.call, c]
             pos += 1
     else:
-        pos = _put(buf, pos, "0x")
-    pos = _put(buf, pos, ",call,call,")
+        pos = _put(buf, pos, _T30)
+    pos = _put(buf, pos, _T35)
     pos = _int(buf, pos, x.gas_limit if child < 0 else 2300)
-    pos = _put(buf, pos, ",")
+    pos = _put(buf, pos, _T31)
     pos = _int(buf, pos, x.gas_used if child < 0 else 0)
-    pos = _put(buf, pos, ",")
+    pos = _put(buf, pos, _T31)
     pos = _int(buf, pos, subtraces)
-    pos = _put(buf, pos, ",")
+    pos = _put(buf, pos, _T31)
     if child >= 0:
         pos = _int(buf, pos, child)
-    pos = _put(buf, pos, ",,")
+    pos = _put(buf, pos, _T32)
     pos = _int(buf, pos, x.status)
-    pos = _put(buf, pos, ",")
+    pos = _put(buf, pos, _T31)
     pos = _int(buf, pos, ts)
-    pos = _put(buf, pos, ",")
+    pos = _put(buf, pos, _T31)
     pos = write_identifier_hex_0x(buf, pos, block_key, x.block)
-    pos = _put(buf, pos, ",call_")
+    pos = _put(buf, pos, _T36)
     pos = write_identifier_hex_0x(buf, pos, tx_key, x.number)
     if child >= 0:
-        pos = _put(buf, pos, "_")
+        pos = _put(buf, pos, _T37)
         pos = _int(buf, pos, child)
-    pos = _put(buf, pos, "\n")
+    pos = _put(buf, pos, _T34)
     return pos
 
 
@@ -519,12 +550,14 @@ def ethereum_text(
     block_times: np.ndarray,
     contracts: np.ndarray,
     keys: tuple[int, int, int],
-) -> tuple[bytes, bytes, bytes]:
+    arenas: tuple[TextArena, TextArena, TextArena] | None = None,
+) -> tuple[memoryview, memoryview, memoryview]:
     """CSV rows (no header) of transactions, token transfers and traces of ``chunk``."""
     tx_key, block_key, address_key = keys
-    tx_buf = np.empty(len(chunk.txs) * ETHEREUM_TX_LINE, np.uint8)
-    token_buf = np.empty(len(chunk.subs) * ETHEREUM_SUB_LINE, np.uint8)
-    trace_buf = np.empty((len(chunk.subs) + len(chunk.txs)) * ETHEREUM_SUB_LINE, np.uint8)
+    tx_arena, token_arena, trace_arena = arenas or (TextArena(), TextArena(), TextArena())
+    tx_buf = tx_arena.get(len(chunk.txs) * ETHEREUM_TX_LINE)
+    token_buf = token_arena.get(len(chunk.subs) * ETHEREUM_SUB_LINE)
+    trace_buf = trace_arena.get((len(chunk.subs) + len(chunk.txs)) * ETHEREUM_SUB_LINE)
     positions = np.zeros(3, np.int64)
     _write_ethereum(
         chunk.txs,
@@ -541,13 +574,13 @@ def ethereum_text(
         positions,
     )
     return (
-        tx_buf[: positions[0]].tobytes(),
-        token_buf[: positions[1]].tobytes(),
-        trace_buf[: positions[2]].tobytes(),
+        memoryview(tx_buf[: positions[0]]),
+        memoryview(token_buf[: positions[1]]),
+        memoryview(trace_buf[: positions[2]]),
     )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _write_ethereum_blocks(
     numbers: np.ndarray,
     times: np.ndarray,
@@ -562,23 +595,23 @@ def _write_ethereum_blocks(
     pos = 0
     for b in range(len(numbers)):
         pos = _int(buf, pos, numbers[b])
-        pos = _put(buf, pos, ",")
+        pos = _put(buf, pos, _T31)
         pos = write_identifier_hex_0x(buf, pos, block_key, numbers[b])
-        pos = _put(buf, pos, ",")
+        pos = _put(buf, pos, _T31)
         pos = write_identifier_hex_0x(buf, pos, block_key, numbers[b] - 1)
-        pos = _put(buf, pos, ",")
+        pos = _put(buf, pos, _T31)
         pos = _eth_address(buf, pos, address_key, miners[b])
-        pos = _put(buf, pos, ",")
+        pos = _put(buf, pos, _T31)
         pos = _int(buf, pos, 600 + 110 * tx_counts[b])
-        pos = _put(buf, pos, ",30000000,")
+        pos = _put(buf, pos, _T38)
         pos = _int(buf, pos, gas_used[b])
-        pos = _put(buf, pos, ",")
+        pos = _put(buf, pos, _T31)
         pos = _int(buf, pos, times[b])
-        pos = _put(buf, pos, ",")
+        pos = _put(buf, pos, _T31)
         pos = _int(buf, pos, tx_counts[b])
-        pos = _put(buf, pos, ",")
+        pos = _put(buf, pos, _T31)
         pos = _scaled(buf, pos, base_fees[b], 6)
-        pos = _put(buf, pos, "\n")
+        pos = _put(buf, pos, _T34)
     return pos
 
 
@@ -607,23 +640,22 @@ def ethereum_blocks_text(
     return buf[:end].tobytes()
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bitcoin_address_column(
     key: int,
     kinds: np.ndarray,
-    legacy: np.ndarray,
-    checksums: np.ndarray,
     buf: np.ndarray,
     offsets: np.ndarray,
 ) -> None:
     pos = 0
+    scratch = np.empty(SCRATCH, np.uint8)
     for a in range(len(kinds)):
         offsets[a] = pos
-        pos = _btc_address(buf, pos, key, a, kinds[a], legacy, checksums)
+        pos = write_bitcoin_address(buf, pos, key, a, kinds[a], scratch)
     offsets[len(kinds)] = pos
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ethereum_address_column(key: int, count: int, buf: np.ndarray, offsets: np.ndarray) -> None:
     pos = 0
     for a in range(count):
@@ -634,13 +666,9 @@ def _ethereum_address_column(key: int, count: int, buf: np.ndarray, offsets: np.
 
 def bitcoin_address_column(address_key: int, kinds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Text of addresses 0..len(kinds)-1 as (UTF-8 bytes, int32 offsets), Arrow's layout."""
-    ids = np.arange(len(kinds), dtype=np.int64)
-    table = np.zeros(len(kinds), dtype=[("address", np.int64), ("kind", np.int8)])
-    table["address"], table["kind"] = ids, kinds
-    legacy, checksums = bitcoin_legacy_table(address_key, table)
-    buf = np.empty(len(kinds) * 62, np.uint8)
+    buf = np.empty(len(kinds) * MAX_BITCOIN_ADDRESS, np.uint8)
     offsets = np.zeros(len(kinds) + 1, np.int64)
-    _bitcoin_address_column(np.uint64(address_key), kinds, legacy, checksums, buf, offsets)
+    _bitcoin_address_column(np.uint64(address_key), kinds, buf, offsets)
     return buf[: offsets[-1]], offsets.astype(np.int32)
 
 

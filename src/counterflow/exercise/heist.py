@@ -99,6 +99,8 @@ class HeistRecord:
     destinations: list[Destination] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     addresses: dict[tuple[str, str], str] = field(default_factory=dict)  # (chain, addr) -> role
+    bitcoin_ids: list[int] = field(default_factory=list)  # the same addresses, as numbers
+    ethereum_ids: list[int] = field(default_factory=list)
     theft_time: int = 0
     victims: list[tuple[str, str]] = field(default_factory=list)
 
@@ -155,6 +157,7 @@ class Heist:
     # -- Ethereum -----------------------------------------------------------------------
     def _account(self, role: str) -> int:
         account = eth.new_account(self.world.eth, eth.HEIST)
+        self.record.ethereum_ids.append(account)
         self._stolen[account] = np.zeros(3, np.int64)
         self.record.addresses[("ethereum", self.world.eth_address_text(account))] = role
         return account
@@ -525,10 +528,7 @@ class Heist:
                 break
             lot = min(available, lot_cap)
             number = self._eth(when, "bridge-deposit", account, bridge, lot, eth.CALL_BRIDGE_IN, [])
-            address = btc.new_address(self.world.btc, P2WPKH)
-            self.record.addresses[("bitcoin", self.world.btc_address_text(address))] = (
-                "bridge-release"
-            )
+            address = self._btc_address("bridge-release")
             release_at = when + self._later(20 * MINUTE, 90 * MINUTE)
             self.world.owe_btc(release_at, satoshi_for_held(lot), address=address)
             self._awaited[address] = (self.world.eth_tx_hash(number), lot, release_at)
@@ -638,6 +638,7 @@ class Heist:
 
     def _btc_address(self, role: str) -> int:
         address = btc.new_address(self.world.btc, P2WPKH)
+        self.record.bitcoin_ids.append(address)
         self.record.addresses[("bitcoin", self.world.btc_address_text(address))] = role
         return address
 

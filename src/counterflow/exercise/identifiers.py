@@ -8,8 +8,8 @@ number, so two numbers can never collide.
 
 Addresses are real encodings that Counterflow's codecs (and any wallet) accept: Ethereum
 addresses are 40 lowercase hex digits; Bitcoin addresses are bech32 P2WPKH, bech32m P2TR, and
-Base58Check P2PKH and P2SH. Base58Check needs a double SHA-256, which is done with hashlib for
-the legacy share of addresses; everything else runs compiled.
+Base58Check P2PKH and P2SH. Everything is compiled, the double SHA-256 of Base58Check
+included, and writes into buffers the caller owns: no allocation per identifier.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-from numba import njit
+from numba import njit, uint32
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8).copy()
@@ -30,9 +30,63 @@ _BECH32_GEN = np.array([0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462
 # Bitcoin address kinds, in the order the simulator's wallets prefer them.
 P2WPKH, P2TR, P2PKH, P2SH = 0, 1, 2, 3
 SCRIPT_TYPES = ("witness_v0_keyhash", "witness_v1_taproot", "pubkeyhash", "scripthash")
-PROGRAM_LENGTH = (20, 32, 20, 20)
 #: Longest text of any address kind (P2TR), so buffers can be sized up front.
 MAX_BITCOIN_ADDRESS = 62
+#: Bytes of scratch space :func:`write_bitcoin_address` needs from its caller.
+SCRATCH = 512
+
+_SHA256_K = np.array(
+    [
+        0x428A2F98, 0x71374491, 0xB5C0FBCF, 0xE9B5DBA5, 0x3956C25B, 0x59F111F1, 0x923F82A4,
+        0xAB1C5ED5, 0xD807AA98, 0x12835B01, 0x243185BE, 0x550C7DC3, 0x72BE5D74, 0x80DEB1FE,
+        0x9BDC06A7, 0xC19BF174, 0xE49B69C1, 0xEFBE4786, 0x0FC19DC6, 0x240CA1CC, 0x2DE92C6F,
+        0x4A7484AA, 0x5CB0A9DC, 0x76F988DA, 0x983E5152, 0xA831C66D, 0xB00327C8, 0xBF597FC7,
+        0xC6E00BF3, 0xD5A79147, 0x06CA6351, 0x14292967, 0x27B70A85, 0x2E1B2138, 0x4D2C6DFC,
+        0x53380D13, 0x650A7354, 0x766A0ABB, 0x81C2C92E, 0x92722C85, 0xA2BFE8A1, 0xA81A664B,
+        0xC24B8B70, 0xC76C51A3, 0xD192E819, 0xD6990624, 0xF40E3585, 0x106AA070, 0x19A4C116,
+        0x1E376C08, 0x2748774C, 0x34B0BCB5, 0x391C0CB3, 0x4ED8AA4A, 0x5B9CCA4F, 0x682E6FF3,
+        0x748F82EE, 0x78A5636F, 0x84C87814, 0x8CC70208, 0x90BEFFFA, 0xA4506CEB, 0xBEF9A3F7,
+        0xC67178F2,
+    ],
+    np.uint32,
+)  # fmt: skip
+_SHA256_H = np.array(
+    [
+        0x6A09E667,
+        0xBB67AE85,
+        0x3C6EF372,
+        0xA54FF53A,
+        0x510E527F,
+        0x9B05688C,
+        0x1F83D9AB,
+        0x5BE0CD19,
+    ],
+    np.int64,
+)
+
+
+def _hrp_state(hrp: bytes) -> int:
+    """The bech32 checksum state after the expanded human-readable part (fixed: ``bc``)."""
+    checksum = 1
+    for value in [c >> 5 for c in hrp] + [0] + [c & 31 for c in hrp]:
+        top = checksum >> 25
+        checksum = ((checksum & 0x1FFFFFF) << 5) ^ value
+        for bit in range(5):
+            if (top >> bit) & 1:
+                checksum ^= int(_BECH32_GEN[bit])
+    return checksum
+
+
+_BC_STATE = _hrp_state(b"bc")
+
+
+# Literal text, as bytes the compiled writers copy.
+_T0 = np.frombuffer(b"0014", np.uint8).copy()
+_T1 = np.frombuffer(b"5120", np.uint8).copy()
+_T2 = np.frombuffer(b"76a914", np.uint8).copy()
+_T3 = np.frombuffer(b"88ac", np.uint8).copy()
+_T4 = np.frombuffer(b"a914", np.uint8).copy()
+_T5 = np.frombuffer(b"87", np.uint8).copy()
 
 
 @njit(cache=True, inline="always")
@@ -43,36 +97,48 @@ def mix64(x: int) -> int:
     return x ^ (x >> np.uint64(31))
 
 
+@njit(cache=True, inline="always")
+def _word(key: int, number: int, index: int) -> int:
+    return mix64(np.uint64(number) ^ (np.uint64(key) + np.uint64(index) * _GOLDEN))
+
+
 @njit(cache=True)
 def identifier_bytes(key: int, number: int, out: np.ndarray, length: int) -> None:
     """Fill ``out[:length]`` with the identifier bytes of ``number`` under ``key``."""
-    for word in range((length + 7) // 8):
-        value = mix64(np.uint64(number) ^ (key + np.uint64(word) * _GOLDEN))
-        for byte in range(8):
-            position = word * 8 + byte
-            if position < length:
-                out[position] = np.uint8((value >> np.uint64(56 - 8 * byte)) & np.uint64(0xFF))
-
-
-@njit(cache=True)
-def write_hex(buf: np.ndarray, pos: int, data: np.ndarray, length: int) -> int:
-    for i in range(length):
-        buf[pos] = HEX[data[i] >> 4]
-        buf[pos + 1] = HEX[data[i] & 15]
-        pos += 2
-    return pos
+    position = 0
+    word = 0
+    while position < length:
+        value = _word(key, number, word)
+        for _ in range(min(8, length - position)):
+            out[position] = np.uint8(value >> np.uint64(56))
+            value = value << np.uint64(8)
+            position += 1
+        word += 1
 
 
 @njit(cache=True)
 def write_identifier_hex(buf: np.ndarray, pos: int, key: int, number: int, length: int) -> int:
     """Write the hex of ``number``'s identifier (``length`` bytes) at ``pos``."""
-    scratch = np.empty(32, np.uint8)
-    identifier_bytes(key, number, scratch, length)
-    return write_hex(buf, pos, scratch, length)
+    remaining = length
+    word = 0
+    while remaining > 0:
+        value = _word(key, number, word)
+        take = 8 if remaining >= 8 else remaining
+        # Shifting the word left by a constant keeps the loop free of variable shifts, which
+        # lets it compile to straight-line code.
+        for _ in range(take):
+            octet = value >> np.uint64(56)
+            value = value << np.uint64(8)
+            buf[pos] = HEX[octet >> np.uint64(4)]
+            buf[pos + 1] = HEX[octet & np.uint64(15)]
+            pos += 2
+        remaining -= take
+        word += 1
+    return pos
 
 
-@njit(cache=True)
-def _bech32_polymod_step(checksum: int, value: int) -> int:
+@njit(cache=True, inline="always")
+def _polymod_step(checksum: int, value: int) -> int:
     top = checksum >> 25
     checksum = ((checksum & 0x1FFFFFF) << 5) ^ value
     for bit in range(5):
@@ -82,10 +148,14 @@ def _bech32_polymod_step(checksum: int, value: int) -> int:
 
 
 @njit(cache=True)
-def write_segwit(buf: np.ndarray, pos: int, version: int, program: np.ndarray, length: int) -> int:
-    """Write the mainnet (``bc``) segwit address of ``program``: bech32 v0, bech32m v1+."""
-    data = np.empty(60, np.int64)
-    data[0] = version
+def write_segwit(
+    buf: np.ndarray, pos: int, version: int, program: np.ndarray, length: int, work: np.ndarray
+) -> int:
+    """Write the mainnet segwit address of ``program``: bech32 for v0, bech32m for v1+.
+
+    ``work`` (64 bytes or more) holds the 5-bit groups while the checksum is computed.
+    """
+    work[0] = version
     count = 1
     accumulator = 0
     bits = 0
@@ -94,26 +164,23 @@ def write_segwit(buf: np.ndarray, pos: int, version: int, program: np.ndarray, l
         bits += 8
         while bits >= 5:
             bits -= 5
-            data[count] = (accumulator >> bits) & 31
+            work[count] = (accumulator >> bits) & 31
             count += 1
     if bits:
-        data[count] = (accumulator << (5 - bits)) & 31
+        work[count] = (accumulator << (5 - bits)) & 31
         count += 1
-    checksum = np.int64(1)
-    # hrp_expand("bc") = [3, 3, 0, 2, 3]
-    for value in (3, 3, 0, 2, 3):
-        checksum = _bech32_polymod_step(checksum, value)
+    checksum = np.int64(_BC_STATE)
     for i in range(count):
-        checksum = _bech32_polymod_step(checksum, data[i])
+        checksum = _polymod_step(checksum, work[i])
     for _ in range(6):
-        checksum = _bech32_polymod_step(checksum, 0)
+        checksum = _polymod_step(checksum, 0)
     checksum ^= 1 if version == 0 else 0x2BC830A3
     buf[pos] = 98  # b
     buf[pos + 1] = 99  # c
     buf[pos + 2] = 49  # 1
     pos += 3
     for i in range(count):
-        buf[pos] = _BECH32[data[i]]
+        buf[pos] = _BECH32[work[i]]
         pos += 1
     for i in range(6):
         buf[pos] = _BECH32[(checksum >> (5 * (5 - i))) & 31]
@@ -121,28 +188,114 @@ def write_segwit(buf: np.ndarray, pos: int, version: int, program: np.ndarray, l
     return pos
 
 
+@njit(cache=True, inline="always")
+def _rotr(x: int, n: int) -> int:
+    return uint32((x >> uint32(n)) | (x << uint32(32 - n)))
+
+
+@njit(cache=True)
+def sha256_short(message: np.ndarray, length: int, digest: np.ndarray, w: np.ndarray) -> None:
+    """SHA-256 of ``message[:length]`` (at most 55 bytes: one block) into ``digest[:32]``.
+
+    Base58Check needs a double SHA-256 of 21 and then 32 bytes; compiled, legacy addresses cost
+    little more than segwit ones. ``w`` is a uint32 scratch of 64 entries; ``digest`` may not
+    alias ``message``. Every sum is wrapped back to 32 bits explicitly, because numba widens
+    integer arithmetic.
+    """
+    bit_length = length * 8
+    for t in range(16):
+        word = uint32(0)
+        for b in range(4):
+            i = 4 * t + b
+            if i < length:
+                octet = uint32(message[i])
+            elif i == length:
+                octet = uint32(0x80)
+            elif i >= 56:
+                octet = uint32((bit_length >> (8 * (63 - i))) & 0xFF)
+            else:
+                octet = uint32(0)
+            word = uint32((word << uint32(8)) | octet)
+        w[t] = word
+    for t in range(16, 64):
+        x = w[t - 15]
+        y = w[t - 2]
+        s0 = uint32(_rotr(x, 7) ^ _rotr(x, 18) ^ (x >> uint32(3)))
+        s1 = uint32(_rotr(y, 17) ^ _rotr(y, 19) ^ (y >> uint32(10)))
+        w[t] = uint32(w[t - 16] + s0 + w[t - 7] + s1)
+    a, b, c, d = _SHA256_H[0], _SHA256_H[1], _SHA256_H[2], _SHA256_H[3]
+    e, f, g, h = _SHA256_H[4], _SHA256_H[5], _SHA256_H[6], _SHA256_H[7]
+    for t in range(64):
+        s1 = uint32(_rotr(e, 6) ^ _rotr(e, 11) ^ _rotr(e, 25))
+        choice = uint32((e & f) ^ (~e & g))
+        first = uint32(h + s1 + choice + _SHA256_K[t] + w[t])
+        s0 = uint32(_rotr(a, 2) ^ _rotr(a, 13) ^ _rotr(a, 22))
+        majority = uint32((a & b) ^ (a & c) ^ (b & c))
+        second = uint32(s0 + majority)
+        h, g, f, e = g, f, e, uint32(d + first)
+        d, c, b, a = c, b, a, uint32(first + second)
+    state = (a, b, c, d, e, f, g, h)
+    for i in range(8):
+        value = uint32(_SHA256_H[i] + state[i])
+        for k in range(4):
+            digest[4 * i + k] = np.uint8((value >> uint32(24 - 8 * k)) & uint32(0xFF))
+
+
+_BASE58_CHUNK = 58**5  # five digits per long division, and it fits in 30 bits
+
+
 @njit(cache=True)
 def write_base58check(
-    buf: np.ndarray, pos: int, version: int, payload: np.ndarray, checksum: int
+    buf: np.ndarray, pos: int, version: int, payload: np.ndarray, work: np.ndarray
 ) -> int:
-    """Write Base58Check of ``version || payload[:20] || checksum``."""
-    raw = np.empty(25, np.uint8)
+    """Write Base58Check of ``version || payload[:20]``; ``work`` needs 416 bytes.
+
+    The 25 bytes are held as seven 32-bit limbs and divided by 58^5 at a time, five digits per
+    pass instead of one, which is what makes this as quick as bech32.
+    """
+    raw = work[:25]
+    first = work[32:64]
+    second = work[64:96]
+    digits = work[96:136]
+    w = work[160:416].view(np.uint32)  # 64 words of message schedule
     raw[0] = version
     raw[1:21] = payload[:20]
-    for i in range(4):
-        raw[21 + i] = (checksum >> np.uint32(24 - 8 * i)) & np.uint32(0xFF)
-    digits = np.zeros(40, np.int64)
+    sha256_short(raw, 21, first, w)
+    sha256_short(first, 32, second, w)
+    raw[21:25] = second[:4]
+    limbs = (
+        np.int64(raw[0]),
+        (np.int64(raw[1]) << 24) | (np.int64(raw[2]) << 16) | (np.int64(raw[3]) << 8) | raw[4],
+        (np.int64(raw[5]) << 24) | (np.int64(raw[6]) << 16) | (np.int64(raw[7]) << 8) | raw[8],
+        (np.int64(raw[9]) << 24) | (np.int64(raw[10]) << 16) | (np.int64(raw[11]) << 8) | raw[12],
+        (np.int64(raw[13]) << 24) | (np.int64(raw[14]) << 16) | (np.int64(raw[15]) << 8) | raw[16],
+        (np.int64(raw[17]) << 24) | (np.int64(raw[18]) << 16) | (np.int64(raw[19]) << 8) | raw[20],
+        (np.int64(raw[21]) << 24) | (np.int64(raw[22]) << 16) | (np.int64(raw[23]) << 8) | raw[24],
+    )  # fmt: skip
+    l0, l1, l2, l3, l4, l5, l6 = limbs
     size = 0
-    for byte in raw:
-        carry = np.int64(byte)
-        for j in range(size):
-            carry += digits[j] << 8
-            digits[j] = carry % 58
-            carry //= 58
-        while carry:
-            digits[size] = carry % 58
-            carry //= 58
+    while l0 | l1 | l2 | l3 | l4 | l5 | l6:
+        rest = 0
+        cur = l0
+        l0, rest = cur // _BASE58_CHUNK, cur % _BASE58_CHUNK
+        cur = (rest << 32) | l1
+        l1, rest = cur // _BASE58_CHUNK, cur % _BASE58_CHUNK
+        cur = (rest << 32) | l2
+        l2, rest = cur // _BASE58_CHUNK, cur % _BASE58_CHUNK
+        cur = (rest << 32) | l3
+        l3, rest = cur // _BASE58_CHUNK, cur % _BASE58_CHUNK
+        cur = (rest << 32) | l4
+        l4, rest = cur // _BASE58_CHUNK, cur % _BASE58_CHUNK
+        cur = (rest << 32) | l5
+        l5, rest = cur // _BASE58_CHUNK, cur % _BASE58_CHUNK
+        cur = (rest << 32) | l6
+        l6, rest = cur // _BASE58_CHUNK, cur % _BASE58_CHUNK
+        for _ in range(5):
+            digits[size] = rest % 58
+            rest //= 58
             size += 1
+    while size > 0 and digits[size - 1] == 0:
+        size -= 1  # the last pass's high digits may be zero padding
     zeros = 0
     while zeros < 25 and raw[zeros] == 0:
         buf[pos] = 49  # "1"
@@ -154,66 +307,51 @@ def write_base58check(
     return pos
 
 
-def base58_checksums(key: int, numbers: np.ndarray, version: int) -> np.ndarray:
-    """The 4-byte Base58Check checksums of the legacy addresses ``numbers`` (as uint32)."""
-    out = np.empty(len(numbers), np.uint32)
-    scratch = np.empty(32, np.uint8)
-    prefix = bytes([version])
-    for i, number in enumerate(numbers):
-        identifier_bytes(np.uint64(key), np.int64(number), scratch, 20)
-        digest = hashlib.sha256(hashlib.sha256(prefix + scratch[:20].tobytes()).digest()).digest()
-        out[i] = int.from_bytes(digest[:4], "big")
-    return out
-
-
 @njit(cache=True)
 def write_bitcoin_address(
-    buf: np.ndarray, pos: int, key: int, number: int, kind: int, checksum: int
+    buf: np.ndarray, pos: int, key: int, number: int, kind: int, scratch: np.ndarray
 ) -> int:
-    program = np.empty(32, np.uint8)
+    """Write the address ``number`` of ``kind``; ``scratch`` is :data:`SCRATCH` bytes."""
+    program = scratch[:32]
+    work = scratch[32:]
     identifier_bytes(key, number, program, 32)
     if kind == P2WPKH:
-        return write_segwit(buf, pos, 0, program, 20)
+        return write_segwit(buf, pos, 0, program, 20, work)
     if kind == P2TR:
-        return write_segwit(buf, pos, 1, program, 32)
-    return write_base58check(buf, pos, 0 if kind == P2PKH else 5, program, checksum)
+        return write_segwit(buf, pos, 1, program, 32, work)
+    return write_base58check(buf, pos, 0 if kind == P2PKH else 5, program, work)
 
 
 @njit(cache=True)
 def write_script_hex(buf: np.ndarray, pos: int, key: int, number: int, kind: int) -> int:
     """The output script that pays the address, as blockchain-etl's ``script_hex``."""
-    program = np.empty(32, np.uint8)
-    identifier_bytes(key, number, program, 32)
     if kind == P2WPKH:
-        pos = _put_ascii(buf, pos, "0014")
-        return write_hex(buf, pos, program, 20)
+        pos = _put_ascii(buf, pos, _T0)
+        return write_identifier_hex(buf, pos, key, number, 20)
     if kind == P2TR:
-        pos = _put_ascii(buf, pos, "5120")
-        return write_hex(buf, pos, program, 32)
+        pos = _put_ascii(buf, pos, _T1)
+        return write_identifier_hex(buf, pos, key, number, 32)
     if kind == P2PKH:
-        pos = _put_ascii(buf, pos, "76a914")
-        pos = write_hex(buf, pos, program, 20)
-        return _put_ascii(buf, pos, "88ac")
-    pos = _put_ascii(buf, pos, "a914")
-    pos = write_hex(buf, pos, program, 20)
-    return _put_ascii(buf, pos, "87")
+        pos = _put_ascii(buf, pos, _T2)
+        pos = write_identifier_hex(buf, pos, key, number, 20)
+        return _put_ascii(buf, pos, _T3)
+    pos = _put_ascii(buf, pos, _T4)
+    pos = write_identifier_hex(buf, pos, key, number, 20)
+    return _put_ascii(buf, pos, _T5)
 
 
 @njit(cache=True, inline="always")
-def _put_ascii(buf: np.ndarray, pos: int, text: str) -> int:
-    for char in text:
-        buf[pos] = ord(char)
-        pos += 1
-    return pos
+def _put_ascii(buf: np.ndarray, pos: int, text: np.ndarray) -> int:
+    end = pos + len(text)
+    buf[pos:end] = text
+    return end
 
 
 def bitcoin_address(key: int, number: int, kind: int) -> str:
     """One address as text (for ground truth, labels and tests)."""
     buf = np.empty(MAX_BITCOIN_ADDRESS, np.uint8)
-    checksum = np.uint32(0)
-    if kind in (P2PKH, P2SH):
-        checksum = base58_checksums(key, np.array([number]), 0 if kind == P2PKH else 5)[0]
-    end = write_bitcoin_address(buf, 0, np.uint64(key), np.int64(number), kind, checksum)
+    scratch = np.empty(SCRATCH, np.uint8)
+    end = write_bitcoin_address(buf, 0, np.uint64(key), np.int64(number), kind, scratch)
     return buf[:end].tobytes().decode("ascii")
 
 

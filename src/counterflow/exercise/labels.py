@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from counterflow.exercise import bitcoin_economy as btc
 from counterflow.exercise import ethereum_economy as eth
 from counterflow.exercise.owners import BRIDGE_NAME, DEX_NAME, MIXER_NAME, OTC_NAME
@@ -26,7 +28,8 @@ def service_tags(world: World) -> list[dict[str, str]]:
     """One tag per labelled address: address, currency, label, category."""
     tags: list[dict[str, str]] = []
     wallets = world.btc.wallets
-    for w in range(len(wallets)):
+    labelled = (btc.EXCHANGE_HOT, btc.MINER, btc.BRIDGE, btc.OTC)
+    for w in np.nonzero(np.isin(wallets["kind"], labelled))[0]:
         kind = int(wallets[w]["kind"])
         address = world.btc_address_text(int(wallets[w]["address"]))
         if kind == btc.EXCHANGE_HOT:

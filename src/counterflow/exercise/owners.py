@@ -3,11 +3,13 @@
 One row per address of either chain: ``chain``, ``address``, ``owner`` (an entity name that is
 the same person on both chains: ``user-17`` on Bitcoin and Ethereum is one user) and
 ``owner_kind`` (user, merchant, exchange, miner, bridge, otc, dex, mixer, relayer, token,
-builder, victim, heist).
+builder, victim, heist). Owners and kinds are dictionary-encoded: a large scenario has
+millions of addresses but only as many owners as users and services.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,108 +29,118 @@ BRIDGE_NAME = "Arc Bridge"
 OTC_NAME = "Jade OTC Desk"
 DEX_NAME = "Swapline DEX"
 MIXER_NAME = "Tornado-style mixer"
+KINDS = (
+    "user", "merchant", "exchange", "miner", "bridge", "otc", "dex", "mixer", "relayer",
+    "token", "builder", "victim", "heist",
+)  # fmt: skip
 
 
-def bitcoin_wallet_names(world: World) -> tuple[list[str], list[str]]:
-    names: list[str] = []
-    kinds: list[str] = []
+class _Owners:
+    """A growing dictionary of owner names, each with its kind."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.kinds: list[int] = []
+        self._index: dict[str, int] = {}
+
+    def add(self, name: str, kind: str) -> int:
+        if name not in self._index:
+            self._index[name] = len(self.names)
+            self.names.append(name)
+            self.kinds.append(KINDS.index(kind))
+        return self._index[name]
+
+
+def _bitcoin_owner_indices(world: World, heists: list[Heist], owners: _Owners) -> np.ndarray:
+    wallets = world.btc.wallets
+    per_wallet = np.empty(len(wallets), np.int32)
     miner = 0
-    for w in world.btc.wallets:
-        kind = int(w["kind"])
+    for w in range(len(wallets)):
+        kind = int(wallets[w]["kind"])
         if kind == btc.USER:
-            names.append(f"user-{len(names)}")
-            kinds.append("user")
+            per_wallet[w] = owners.add(f"user-{w}", "user")
         elif kind == btc.MERCHANT:
-            names.append(f"merchant-{len(names)}")
-            kinds.append("merchant")
+            per_wallet[w] = owners.add(f"merchant-{w}", "merchant")
         elif kind in (btc.EXCHANGE_HOT, btc.EXCHANGE_DEPOSITS):
-            names.append(world.exchanges[int(w["service"])])
-            kinds.append("exchange")
+            per_wallet[w] = owners.add(world.exchanges[int(wallets[w]["service"])], "exchange")
         elif kind == btc.MINER:
-            names.append(f"mining-pool-{miner}")
-            kinds.append("miner")
+            per_wallet[w] = owners.add(f"mining-pool-{miner}", "miner")
             miner += 1
         elif kind == btc.BRIDGE:
-            names.append(BRIDGE_NAME)
-            kinds.append("bridge")
+            per_wallet[w] = owners.add(BRIDGE_NAME, "bridge")
         else:
-            names.append(OTC_NAME)
-            kinds.append("otc")
-    return names, kinds
+            per_wallet[w] = owners.add(OTC_NAME, "otc")
+    count = int(world.btc.counters[btc.C_ADDRESS])
+    wallet_of = world.btc.address_owner[:count]
+    indices: np.ndarray = per_wallet[np.maximum(wallet_of, 0)]
+    for heist in heists:
+        indices[heist.record.bitcoin_ids] = owners.add(f"heist:{heist.p.name}", "heist")
+    return indices
 
 
-def ethereum_account_names(world: World) -> tuple[list[str], list[str]]:
+def _ethereum_owner_indices(world: World, heists: list[Heist], owners: _Owners) -> np.ndarray:
     state = world.eth
     count = int(state.counters[eth.C_ACCOUNT])
     accounts = state.accounts[:count]
-    contracts = {int(a): k for k, a in enumerate(state.contracts)}
-    names: list[str] = []
-    kinds: list[str] = []
-    for a in range(count):
-        kind = int(accounts["kind"][a])
-        service = int(accounts["service"][a])
-        owner = int(accounts["owner"][a])
-        if kind == eth.USER:
-            name, group = (f"user-{owner}", "user") if owner >= 0 else ("victim-wallet", "victim")
-        elif kind in (eth.EXCHANGE_HOT, eth.DEPOSIT):
-            name = world.exchanges[service] if service >= 0 else "victim-hot-wallet"
-            group = "exchange" if service >= 0 else "victim"
-        elif kind == eth.TOKEN:
-            name, group = ("USDX token" if contracts[a] == eth.K_USD else "LSTX token"), "token"
-        elif kind == eth.DEX:
-            name, group = DEX_NAME, "dex"
-        elif kind in (eth.BRIDGE, eth.BRIDGE_OPERATOR):
-            name, group = BRIDGE_NAME, "bridge"
-        elif kind == eth.MIXER:
-            name, group = MIXER_NAME, "mixer"
-        elif kind == eth.RELAYER:
-            name, group = "mixer-relayer", "relayer"
-        elif kind == eth.OTC:
-            name, group = OTC_NAME, "otc"
-        elif kind == eth.BUILDER:
-            name, group = f"block-builder-{service}", "builder"
-        else:
-            name, group = "heist", "heist"
-        names.append(name)
-        kinds.append(group)
-    return names, kinds
+    kind, service, owner = accounts["kind"], accounts["service"], accounts["owner"]
+    indices = np.full(count, -1, np.int32)
+    users = (kind == eth.USER) & (owner >= 0)
+    # Users are the same people as on Bitcoin, whose wallets are numbered the same.
+    user_index = np.array(
+        [owners.add(f"user-{u}", "user") for u in range(len(state.user_account))], np.int32
+    )
+    indices[users] = user_index[owner[users]]
+    indices[(kind == eth.USER) & (owner < 0)] = owners.add("victim-wallet", "victim")
+    for e, name in enumerate(world.exchanges):
+        indices[np.isin(kind, (eth.EXCHANGE_HOT, eth.DEPOSIT)) & (service == e)] = owners.add(
+            name, "exchange"
+        )
+    indices[(kind == eth.EXCHANGE_HOT) & (service < 0)] = owners.add("victim-hot-wallet", "victim")
+    contracts = state.contracts
+    indices[contracts[eth.K_USD]] = owners.add("USDX token", "token")
+    indices[contracts[eth.K_LST]] = owners.add("LSTX token", "token")
+    indices[kind == eth.DEX] = owners.add(DEX_NAME, "dex")
+    indices[np.isin(kind, (eth.BRIDGE, eth.BRIDGE_OPERATOR))] = owners.add(BRIDGE_NAME, "bridge")
+    indices[kind == eth.MIXER] = owners.add(MIXER_NAME, "mixer")
+    indices[kind == eth.RELAYER] = owners.add("mixer-relayer", "relayer")
+    indices[kind == eth.OTC] = owners.add(OTC_NAME, "otc")
+    for k, account in enumerate(state.builders):
+        indices[account] = owners.add(f"block-builder-{k}", "builder")
+    for heist in heists:
+        indices[heist.record.ethereum_ids] = owners.add(f"heist:{heist.p.name}", "heist")
+    if (indices < 0).any():
+        raise AssertionError("an Ethereum account has no owner")
+    return indices
 
 
 def write_owners(path: Path, world: World, heists: list[Heist]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    heist_of = {
-        address: heist.p.name for heist in heists for (_, address) in heist.record.addresses
-    }
-    tables = []
-    # Bitcoin: addresses carry the wallet that made them (-1: the heists' own).
-    count = int(world.btc.counters[btc.C_ADDRESS])
-    data, offsets = bitcoin_address_column(world.keys.btc_address, world.btc.address_kind[:count])
-    addresses = pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
-    wallet_names, wallet_kinds = bitcoin_wallet_names(world)
-    owner_ids = world.btc.address_owner[:count].astype(np.int64)
-    owner = np.array([*wallet_names, "heist"], dtype=object)[owner_ids]
-    kind = np.array([*wallet_kinds, "heist"], dtype=object)[owner_ids]
-    for i in np.nonzero(owner_ids < 0)[0]:
-        owner[i] = f"heist:{heist_of.get(addresses[int(i)].as_py(), 'unknown')}"
-    tables.append(_table("bitcoin", addresses, owner, kind))
-    # Ethereum.
-    count = int(world.eth.counters[eth.C_ACCOUNT])
-    data, offsets = ethereum_address_column(world.keys.eth_address, count)
-    addresses = pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
-    names, kinds = ethereum_account_names(world)
-    owner = np.array(names, dtype=object)
-    for i in np.nonzero(owner == "heist")[0]:
-        owner[i] = f"heist:{heist_of.get(addresses[int(i)].as_py(), 'unknown')}"
-    tables.append(_table("ethereum", addresses, owner, np.array(kinds, dtype=object)))
-    pq.write_table(pa.concat_tables(tables), path, compression="zstd")
-
-
-def _table(chain: str, addresses: pa.Array, owner: np.ndarray, kind: np.ndarray) -> pa.Table:
-    return pa.table(
+    btc_count = int(world.btc.counters[btc.C_ADDRESS])
+    eth_count = int(world.eth.counters[eth.C_ACCOUNT])
+    # The two address columns are independent compiled loops that release the GIL.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        btc_text = pool.submit(
+            bitcoin_address_column, world.keys.btc_address, world.btc.address_kind[:btc_count]
+        )
+        eth_text = pool.submit(ethereum_address_column, world.keys.eth_address, eth_count)
+        owners = _Owners()
+        btc_owner = _bitcoin_owner_indices(world, heists, owners)
+        eth_owner = _ethereum_owner_indices(world, heists, owners)
+        columns = [(btc_text.result(), btc_count), (eth_text.result(), eth_count)]
+    addresses = [
+        pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data))
+        for (data, offsets), count in columns
+    ]
+    names = pa.array(owners.names, pa.string())
+    kinds = np.array(owners.kinds, np.int8)
+    chain = np.concatenate([np.zeros(btc_count, np.int8), np.ones(eth_count, np.int8)])
+    owner_index = np.concatenate([btc_owner, eth_owner])
+    table = pa.table(
         {
-            "chain": pa.array([chain] * len(addresses)).dictionary_encode(),
-            "address": addresses,
-            "owner": pa.array(owner, pa.string()),
-            "owner_kind": pa.array(kind, pa.string()).dictionary_encode(),
+            "chain": pa.DictionaryArray.from_arrays(chain, pa.array(["bitcoin", "ethereum"])),
+            "address": pa.chunked_array(addresses),
+            "owner": pa.DictionaryArray.from_arrays(owner_index, names),
+            "owner_kind": pa.DictionaryArray.from_arrays(kinds[owner_index], pa.array(KINDS)),
         }
     )
+    pq.write_table(table, path, compression="zstd")

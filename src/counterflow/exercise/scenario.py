@@ -17,10 +17,11 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Generic, TypeVar
 
 import numpy as np
 
@@ -45,6 +46,7 @@ from counterflow.exercise.world import (
 )
 
 Progress = Callable[[float], None]
+B = TypeVar("B", btc.BitcoinBuffers, eth.EthereumBuffers)
 _FLUSH_SHARE = 0.4
 
 
@@ -154,8 +156,16 @@ class _Run:
             for k, p in enumerate(config.playbooks)
         ]
         self._fund_bridge(rng)
-        self.btc_buffers = btc.BitcoinBuffers.allocate(_capacity(self.btc_blocks))
-        self.eth_buffers = eth.EthereumBuffers.allocate(_capacity(self.eth_blocks))
+        btc_capacity, eth_capacity = _capacity(self.btc_blocks), _capacity(self.eth_blocks)
+        self.btc_sets = _BufferPair(lambda: btc.BitcoinBuffers.allocate(btc_capacity))
+        self.eth_sets = _BufferPair(lambda: eth.EthereumBuffers.allocate(eth_capacity))
+        # A writer thread per chain turns full buffers into text while the economies go on;
+        # the compiled writers release the GIL, so they use the other core. Each thread runs
+        # its jobs in order, so every file is written in order.
+        self.btc_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bitcoin-writer")
+        self.eth_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ethereum-writer")
+        self.btc_arena = text.TextArena()
+        self.eth_arenas = (text.TextArena(), text.TextArena(), text.TextArena())
         self.btc_tx_counts = np.zeros(len(self.btc_blocks.numbers), np.int64)
         self.eth_tx_counts = np.zeros(len(self.eth_blocks.numbers), np.int64)
         self.eth_gas = np.zeros(len(self.eth_blocks.numbers), np.int64)
@@ -186,9 +196,15 @@ class _Run:
             token_file.write(text.ETHEREUM_TOKEN_TRANSFER_COLUMNS.encode() + b"\n")
             trace_file.write(text.ETHEREUM_TRACE_COLUMNS.encode() + b"\n")
             eth_files = (tx_file, token_file, trace_file)
-            self._loop(btc_file, eth_files)
-            self._flush_btc(btc_file)
-            self._flush_eth(eth_files)
+            try:
+                self._loop(btc_file, eth_files)
+                self._flush_btc(btc_file)
+                self._flush_eth(eth_files)
+                self.btc_sets.wait_all()
+                self.eth_sets.wait_all()
+            finally:
+                self.btc_writer.shutdown(wait=True, cancel_futures=True)
+                self.eth_writer.shutdown(wait=True, cancel_futures=True)
         self._write_blocks()
         truth = self._truth()
         truth.write(self.out / "ground_truth.json")
@@ -244,7 +260,7 @@ class _Run:
         self.progress(1.0)
 
     def _run_eth(self, blocks: slice, files: tuple[IO[bytes], IO[bytes], IO[bytes]]) -> None:
-        world, state, buffers = self.world, self.world.eth, self.eth_buffers
+        world, state = self.world, self.world.eth
         numbers = self.eth_blocks.numbers[blocks]
         budgets = self.eth_blocks.budgets[blocks]
         inj_txs, inj_subs = world.take_eth_injections()
@@ -254,6 +270,7 @@ class _Run:
             first = numbers[done]
             k = int(np.searchsorted(inj_txs["block"], first))
             r = int(np.searchsorted(releases["block"], first))
+            buffers = self.eth_sets.current
             done += eth.simulate(
                 state,
                 buffers,
@@ -267,7 +284,7 @@ class _Run:
                 self._flush_eth(files)
 
     def _bridge_crossings_from_eth(self) -> None:
-        state, buffers = self.world.eth, self.eth_buffers
+        state, buffers = self.world.eth, self.eth_sets.current
         count = int(state.counters[eth.C_CROSS])
         rng = self.world.rng
         first = int(self.eth_blocks.numbers[0])
@@ -279,7 +296,7 @@ class _Run:
         state.counters[eth.C_CROSS] = 0
 
     def _run_btc(self, k: int, file: IO[bytes]) -> None:
-        world, state, buffers = self.world, self.world.btc, self.btc_buffers
+        world, state, buffers = self.world, self.world.btc, self.btc_sets.current
         injections = world.take_btc_injections()
         releases = world.due_btc_releases()
         numbers = self.btc_blocks.numbers[k : k + 1]
@@ -288,6 +305,7 @@ class _Run:
         out_before = int(state.counters[btc.C_OUT])
         if btc.simulate(state, buffers, numbers, budgets, injections, releases) == 0:
             self._flush_btc(file)
+            buffers = self.btc_sets.current
             tx_before = out_before = 0
             if btc.simulate(state, buffers, numbers, budgets, injections, releases) == 0:
                 raise RuntimeError("a Bitcoin block does not fit in empty buffers")
@@ -304,22 +322,26 @@ class _Run:
             self._flush_btc(file)
 
     def _flush_btc(self, file: IO[bytes]) -> None:
-        chunk = btc.take(self.world.btc, self.btc_buffers)
+        chunk = btc.take(self.world.btc, self.btc_sets.current)
         if len(chunk.txs) == 0:
             return
         first = int(self.btc_blocks.numbers[0])
         self.btc_tx_counts += np.bincount(
             chunk.txs["block"] - first, minlength=len(self.btc_tx_counts)
         )
-        keys = self.world.keys
-        file.write(
-            text.bitcoin_transactions_text(
-                chunk, first, self.btc_blocks.times, (keys.btc_tx, keys.btc_block, keys.btc_address)
+        keys = (self.world.keys.btc_tx, self.world.keys.btc_block, self.world.keys.btc_address)
+
+        def write() -> None:
+            file.write(
+                text.bitcoin_transactions_text(
+                    chunk, first, self.btc_blocks.times, keys, self.btc_arena
+                )
             )
-        )
+
+        self.btc_sets.hand_over(self.btc_writer.submit(write))
 
     def _flush_eth(self, files: tuple[IO[bytes], IO[bytes], IO[bytes]]) -> None:
-        chunk = eth.take(self.world.eth, self.eth_buffers)
+        chunk = eth.take(self.world.eth, self.eth_sets.current)
         if len(chunk.txs) == 0:
             return
         first = int(self.eth_blocks.numbers[0])
@@ -328,16 +350,17 @@ class _Run:
         self.eth_gas += np.bincount(
             blocks, weights=chunk.txs["gas_used"], minlength=len(self.eth_gas)
         ).astype(np.int64)
-        keys = self.world.keys
-        parts = text.ethereum_text(
-            chunk,
-            first,
-            self.eth_blocks.times,
-            self.world.eth.contracts,
-            (keys.eth_tx, keys.eth_block, keys.eth_address),
-        )
-        for file, part in zip(files, parts, strict=True):
-            file.write(part)
+        keys = (self.world.keys.eth_tx, self.world.keys.eth_block, self.world.keys.eth_address)
+        contracts = self.world.eth.contracts.copy()
+
+        def write() -> None:
+            parts = text.ethereum_text(
+                chunk, first, self.eth_blocks.times, contracts, keys, self.eth_arenas
+            )
+            for file, part in zip(files, parts, strict=True):
+                file.write(part)
+
+        self.eth_sets.hand_over(self.eth_writer.submit(write))
 
     def _write_blocks(self) -> None:
         keys = self.world.keys
@@ -416,6 +439,34 @@ class _Run:
                 )
             )
         return truth
+
+
+class _BufferPair(Generic[B]):
+    """Two buffer sets: the economy fills one while the writer thread empties the other."""
+
+    def __init__(self, make: Callable[[], B]) -> None:
+        self._sets: list[B] = [make(), make()]
+        self._jobs: list[Future[None] | None] = [None, None]
+        self._index = 0
+
+    @property
+    def current(self) -> B:
+        return self._sets[self._index]
+
+    def hand_over(self, job: Future[None]) -> None:
+        """The current set is being written by ``job``; switch to the other once it is free."""
+        self._jobs[self._index] = job
+        self._index ^= 1
+        waiting = self._jobs[self._index]
+        if waiting is not None:
+            waiting.result()  # also re-raises what went wrong in the writer
+            self._jobs[self._index] = None
+
+    def wait_all(self) -> None:
+        for k, job in enumerate(self._jobs):
+            if job is not None:
+                job.result()
+                self._jobs[k] = None
 
 
 def _capacity(blocks: Blocks) -> int:
