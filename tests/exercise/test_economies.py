@@ -13,7 +13,7 @@ USERS = 3_000
 EXCHANGES = np.array([4.0, 2.0, 1.0, 1.0])
 
 
-def bitcoin(seed: int, blocks: int = 150) -> tuple[btc.BitcoinState, btc.BitcoinChunk]:
+def bitcoin(seed: int, blocks: int = 150) -> tuple[btc.BitcoinState, btc.BitcoinChunk, np.ndarray]:
     rng = np.random.default_rng(seed)
     seed_compiled_rng(seed)
     state = btc.new_bitcoin_state(
@@ -35,12 +35,12 @@ def bitcoin(seed: int, blocks: int = 150) -> tuple[btc.BitcoinState, btc.Bitcoin
     assert (
         btc.simulate(state, buffers, numbers, budgets, btc.empty_injections(), crossing) == blocks
     )
-    return state, btc.take(state, buffers)
+    return state, btc.take(state, buffers), budgets
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_bitcoin_transactions_balance_and_spend_each_output_once(seed: int) -> None:
-    _, chunk = bitcoin(seed)
+    _, chunk, _ = bitcoin(seed)
     txs, inputs, outputs = chunk.txs, chunk.inputs, chunk.outputs
     order = np.lexsort((txs["index"], txs["block"]))
     created: dict[tuple[int, int], tuple[int, int, bool]] = {}
@@ -78,15 +78,16 @@ def test_bitcoin_transactions_balance_and_spend_each_output_once(seed: int) -> N
 
 
 def test_bitcoin_wallets_balance_is_their_coins() -> None:
-    state, _ = bitcoin(7)
+    state, _, _ = bitcoin(7)
     w = state.wallets
     for k in range(len(w)):
         slots = state.bag[w[k]["bag_start"] : w[k]["bag_start"] + w[k]["bag_n"]]
         assert int(state.utxos["value"][slots].sum()) == int(w[k]["balance"])
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_ethereum_balances_never_go_negative_and_only_gas_is_burned(seed: int) -> None:
+def ethereum(
+    seed: int, budgets: np.ndarray
+) -> tuple[eth.EthereumState, eth.EthereumChunk, np.ndarray]:
     rng = np.random.default_rng(seed)
     seed_compiled_rng(seed)
     state = eth.new_ethereum_state(
@@ -100,16 +101,19 @@ def test_ethereum_balances_never_go_negative_and_only_gas_is_burned(seed: int) -
         user_popularity=pareto_weights(rng, USERS, 1.1),
         params=eth.default_params(),
     )
-    before = state.balances[: state.counters[eth.C_ACCOUNT]].sum(axis=0)
+    before = state.balances[: state.counters[eth.C_ACCOUNT]].sum(axis=0).copy()
     buffers = eth.EthereumBuffers.allocate(1 << 20)
-    blocks = 2_000
-    numbers = 20_000_000 + np.arange(blocks, dtype=np.int64)
-    budgets = rng.integers(0, 80, blocks)
+    numbers = 20_000_000 + np.arange(len(budgets), dtype=np.int64)
     done = eth.simulate(
         state, buffers, numbers, budgets, eth.empty_injections(), np.zeros(0, eth.CROSSING)
     )
-    assert done == blocks
-    chunk = eth.take(state, buffers)
+    assert done == len(budgets)
+    return state, eth.take(state, buffers), before
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_ethereum_balances_never_go_negative_and_only_gas_is_burned(seed: int) -> None:
+    state, chunk, before = ethereum(seed, np.random.default_rng(seed).integers(0, 80, 2_000))
     after = state.balances[: state.counters[eth.C_ACCOUNT]]
     assert (after >= 0).all()
     burned = int((chunk.txs["gas_used"] * chunk.txs["price"]).sum())
@@ -122,3 +126,20 @@ def test_ethereum_balances_never_go_negative_and_only_gas_is_burned(seed: int) -
     for sender in np.unique(chunk.txs["sender"])[:50]:
         nonces = chunk.txs["nonce"][chunk.txs["sender"] == sender]
         assert list(nonces) == list(range(nonces[0], nonces[0] + len(nonces)))
+
+
+@pytest.mark.parametrize("chain", ["bitcoin", "ethereum"])
+def test_blocks_carry_their_budgets(chain: str) -> None:
+    """Each block holds about what the schedule gave it: no block swallows its neighbours'."""
+    if chain == "bitcoin":
+        _, chunk, budgets = bitcoin(5)
+        first = 800_000
+    else:
+        budgets = np.random.default_rng(5).integers(0, 400, 600)
+        _, chunk, _ = ethereum(5, budgets)
+        first = 20_000_000
+    per_block = np.bincount(chunk.txs["block"] - first, minlength=len(budgets))
+    # A transaction carries one transfer or more, so a block never holds many more
+    # transactions than its budget (what one block overshoots, the next gives back).
+    assert (per_block <= budgets + 50).all()
+    assert np.corrcoef(per_block, budgets)[0, 1] > 0.8

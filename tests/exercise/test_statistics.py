@@ -9,6 +9,8 @@ Measures (docs/exercise.md states them with the bounds):
 - Bitcoin address reuse: 10% to 70% of outputs pay an address that had already been paid;
 - change: 40% to 95% of ordinary Bitcoin payments return change to the spender (known from the
   true owners), and most of that change goes to a fresh address;
+- blocks: every Ethereum block's gas fits its gas limit, and each block header counts the
+  transactions the exports put in it;
 - value keeps moving: a 10-hop time-ordered trace from a busy user reaches hundreds of
   addresses (on a uniformly random graph it dies out after a few dozen).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+import duckdb
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -140,3 +143,25 @@ def test_value_keeps_moving(scenario: Scenario) -> None:
             frontier = nxt
         reach.append(len(arrival))
     assert np.median(reach) >= 300
+
+
+def test_blocks_hold_what_their_headers_say(scenario: Scenario) -> None:
+    eth, btc = scenario.folder / "ethereum", scenario.folder / "bitcoin"
+    db = duckdb.connect()
+    over = db.execute(f"SELECT count(*) FROM '{eth}/blocks.csv' WHERE gas_used > gas_limit")
+    assert over.fetchone() == (0,)
+    for blocks, transactions, number in (
+        (f"'{eth}/blocks.csv'", f"read_csv('{eth}/transactions.csv')", "block_number"),
+        (
+            f"read_json('{btc}/blocks.json')",
+            f"read_json('{btc}/transactions.json')",
+            "block_number",
+        ),
+    ):
+        mismatched = db.execute(
+            f"""SELECT count(*) FROM {blocks} AS b
+                LEFT JOIN (SELECT {number} AS n, count(*) AS c FROM {transactions} GROUP BY 1) t
+                  ON t.n = b.number
+                WHERE coalesce(t.c, 0) <> b.transaction_count"""
+        )
+        assert mismatched.fetchone() == (0,), blocks

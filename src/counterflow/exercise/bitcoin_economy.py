@@ -493,7 +493,7 @@ def run_blocks(
         # Transfers made beyond the plan so far are taken off this block's budget, so the
         # scenario's total lands on what was asked for however lumpy single transactions are.
         produced_before = counters[C_TRANSFERS]
-        target = block_budgets[b] - counters[C_DEBT]
+        wanted = block_budgets[b] - counters[C_DEBT]
         coinbase_slot = _open_tx(txs, counters, block, 0)
         txs[coinbase_slot].coinbase = True
         counters[C_TX] += 1  # reserved; filled in at the end of the block
@@ -594,7 +594,7 @@ def run_blocks(
                 fees += txs[t].fee
                 index += 1
         attempts = 0
-        while counters[C_TRANSFERS] - produced_before < target and attempts < 4 * target + 16:
+        while counters[C_TRANSFERS] - produced_before < wanted and attempts < 4 * wanted + 16:
             attempts += 1
             r = np.random.random()
             t = -1

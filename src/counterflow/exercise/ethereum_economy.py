@@ -334,7 +334,7 @@ def run_blocks(
             return b
         index = 0
         produced_before = counters[C_TRANSFERS]
-        target = block_budgets[b] - counters[C_DEBT]  # see the Bitcoin loop
+        wanted = block_budgets[b] - counters[C_DEBT]  # see the Bitcoin loop
         while inj_next < len(inj_txs) and inj_txs[inj_next].block == block:
             src = inj_txs[inj_next]
             t = counters[C_TX]
@@ -396,7 +396,7 @@ def run_blocks(
                 _sub(txs, t, subs, balances, counters, SUB_INTERNAL, ETH, bridge, user, amount)
                 index += 1
         attempts = 0
-        while counters[C_TRANSFERS] - produced_before < target and attempts < 4 * target + 16:
+        while counters[C_TRANSFERS] - produced_before < wanted and attempts < 4 * wanted + 16:
             attempts += 1
             r = np.random.random()
             t = -1

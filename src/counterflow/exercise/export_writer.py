@@ -126,7 +126,7 @@ _T34 = np.frombuffer(b"\n", np.uint8).copy()
 _T35 = np.frombuffer(b",call,call,", np.uint8).copy()
 _T36 = np.frombuffer(b",call_", np.uint8).copy()
 _T37 = np.frombuffer(b"_", np.uint8).copy()
-_T38 = np.frombuffer(b",30000000,", np.uint8).copy()
+_T38 = np.frombuffer(b",60000000,", np.uint8).copy()
 
 
 @njit(cache=True, inline="always")
