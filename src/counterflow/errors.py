@@ -8,7 +8,8 @@
     │   ├── InvalidAddressError   an address fails its format or checksum
     │   ├── ExportFormatError     an export file is malformed (names file, row, field)
     │   └── BlockFileError        a block file is malformed (names file, byte, block, transaction)
-    └── StoreError                the data directory is unusable or inconsistent
+    ├── StoreError                the data directory is unusable or inconsistent
+    └── NodeError                 a node's RPC endpoint cannot be reached or refuses a call
 
 Every message names what is wrong and where, so that a user can act on it without
 reading a traceback. The CLI prints the message and exits non-zero.
@@ -104,3 +105,17 @@ class StoreError(CounterflowError):
     """The data directory cannot be used: locked, corrupt, or written by a newer version."""
 
     exit_code = 4
+
+
+class NodeError(CounterflowError):
+    """A node's JSON-RPC endpoint is unreachable, refuses us, or fails a call.
+
+    ``url`` is shown without credentials.
+    """
+
+    exit_code = 5
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"{url}: {reason}")
