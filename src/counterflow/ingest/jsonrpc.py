@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -91,6 +92,7 @@ class JsonRpcClient:
         retries: int = 5,
         backoff: float = 0.5,
         timeout: float = 120.0,
+        exact_numbers: bool = False,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -104,6 +106,7 @@ class JsonRpcClient:
         self.concurrency = concurrency
         self.retries = retries
         self.backoff = backoff
+        self.exact_numbers = exact_numbers
         self._http = httpx.Client(
             auth=auth,
             timeout=timeout,
@@ -120,16 +123,21 @@ class JsonRpcClient:
         (result,) = self.batch([Call(method, params)])
         return result
 
-    def batch(self, calls: Sequence[Call], *, errors: str = "raise") -> list[Any]:
+    def batch(
+        self, calls: Sequence[Call], *, errors: str = "raise", batch_size: int | None = None
+    ) -> list[Any]:
         """Results of ``calls`` in order.
 
         ``errors="raise"`` raises the first call's error as :class:`NodeError`;
         ``errors="return"`` puts a :class:`CallError` in that call's place instead (for
-        methods a node may not offer, such as ``trace_block``).
+        methods a node may not offer, such as ``trace_block``). ``batch_size`` overrides the
+        client's for calls whose answers are large (whole blocks), so that one HTTP reply
+        stays small and the batches spread over the concurrent connections.
         """
         if errors not in ("raise", "return"):
             raise ValueError(errors)
-        chunks = [calls[i : i + self.batch_size] for i in range(0, len(calls), self.batch_size)]
+        size = self.batch_size if batch_size is None else max(1, batch_size)
+        chunks = [calls[i : i + size] for i in range(0, len(calls), size)]
         if len(chunks) <= 1:
             answered = [self._send(chunk) for chunk in chunks]
         else:
@@ -175,7 +183,7 @@ class JsonRpcClient:
                         "check the user and password or the cookie file",
                     )
                 # Bitcoin Core answers a failed call in a batch with HTTP 500 and a body.
-                answers = _answers(response)
+                answers = _answers(response, exact=self.exact_numbers)
                 transient = answers is None and response.status_code in _TRANSIENT_STATUS
                 if answers is not None:
                     results = self._match(calls, ids, answers)
@@ -213,9 +221,9 @@ class JsonRpcClient:
         return results
 
 
-def _answers(response: httpx.Response) -> list[Any] | None:
+def _answers(response: httpx.Response, *, exact: bool = False) -> list[Any] | None:
     try:
-        document = response.json()
+        document = json.loads(response.content, parse_float=Decimal if exact else float)
     except ValueError:
         return None
     if isinstance(document, dict):
