@@ -46,13 +46,6 @@ TRACE_MODES = ("auto", "trace_block", "debug_traceBlockByNumber", "none")
 _METHOD_NOT_FOUND = -32601
 
 _STRING = pa.string()
-_KINDS = (
-    ExportKind.BLOCKS,
-    ExportKind.TRANSACTIONS,
-    ExportKind.RECEIPTS,
-    ExportKind.TOKEN_TRANSFERS,
-    ExportKind.TRACES,
-)
 
 
 class NodeDataError(InputError):
@@ -297,11 +290,12 @@ def geth_trace_rows(
     ``call_type``), then given transaction hashes (from the block, by position) and statuses
     and ids as ``trace_block``'s rows get them, so both trace sources give the same rows apart
     from block rewards, which geth does not trace. A frame without a value (a static call)
-    moves nothing and is written as 0.
+    moves nothing and is written as 0, as is a self-destruct whose value an old geth did not
+    report (it names no beneficiary either, so no value is stored for it; the caller warns).
     """
     out: list[_Trace] = []
 
-    def walk(tx_index: int, frame: Mapping[str, Any], path: list[int]) -> None:
+    def walk(tx_index: int, frame: Mapping[str, Any], path: list[int], caller: Any) -> None:
         where = f"call {path} of transaction {tx_hashes[tx_index]}"
         kind = str(frame.get("type") or "").lower()
         call_type = None
@@ -315,7 +309,9 @@ def geth_trace_rows(
                 block_number=block_number,
                 transaction_hash=tx_hashes[tx_index],
                 transaction_index=tx_index,
-                from_address=_address(frame.get("from")),
+                # Old geth leaves a SELFDESTRUCT frame empty; the contract that destroyed
+                # itself is the one the enclosing frame called.
+                from_address=_address(frame.get("from") or caller),
                 to_address=_address(frame.get("to")),
                 value=quantity(frame.get("value"), f"{where}, field 'value'") or 0,
                 trace_type=kind,
@@ -326,10 +322,10 @@ def geth_trace_rows(
             )
         )
         for i, call in enumerate(calls):
-            walk(tx_index, call, [*path, i])
+            walk(tx_index, call, [*path, i], frame.get("to"))
 
     for tx_index, frame in enumerate(frames):
-        walk(tx_index, frame, [])
+        walk(tx_index, frame, [], None)
     return _finish(out)
 
 
@@ -567,6 +563,8 @@ class EthereumRangeSource(RelationSource):
             ExportKind.RECEIPTS: _table(ExportKind.RECEIPTS, [], origin),
             ExportKind.TOKEN_TRANSFERS: _table(ExportKind.TOKEN_TRANSFERS, token_rows, origin),
             ExportKind.TRACES: _table(ExportKind.TRACES, trace_rows, origin),
+            # Token names and decimals are not read from the node (eth_call per token).
+            ExportKind.TOKENS: _table(ExportKind.TOKENS, [], origin),
         }
         return Relations(tables, warnings)
 
@@ -724,6 +722,15 @@ class EthereumRangeSource(RelationSource):
         for block, answer in zip(blocks, answers, strict=True):
             height = _number(block)
             rows.extend(_geth_block(url, height, block, answer))
+        blind = [r for r in rows if r["trace_type"] == "suicide" and r["to_address"] is None]
+        if blind:
+            where = ", ".join(sorted({str(r["transaction_hash"]) for r in blind})[:3])
+            note = (
+                f"{len(blind)} self-destruct(s) in {span} came without beneficiary or value "
+                f"from the node's callTracer (geth before 1.10 reports them empty), so the "
+                f"value they moved is not stored (transactions {where}); trace_block has it"
+            )
+            return rows, note + "; internal transfers otherwise from debug_traceBlockByNumber"
         return rows, (
             f"internal transfers of {span} from debug_traceBlockByNumber (callTracer); geth "
             "does not trace block and uncle rewards, so those are not stored"
