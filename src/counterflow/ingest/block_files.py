@@ -11,7 +11,7 @@ stored rows are therefore the export path's, for the same blocks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -55,6 +55,10 @@ _OUTPUT = pa.struct(
         ("value", _STRING),
     ]
 )
+
+
+#: The output an input spends, as a node reports it: the locking script and the value.
+SpentOutput = tuple[bytes, int]
 
 
 def discover_block_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -116,6 +120,9 @@ class EtlTables:
         self._in_index: list[int] = []
         self._in_prev: list[str] = []
         self._in_vout: list[int] = []
+        self._in_type: list[str | None] = []
+        self._in_address: list[str | None] = []
+        self._in_value: list[int | None] = []
         self._out_index: list[int] = []
         self._out_hex: list[str] = []
         self._out_type: list[str] = []
@@ -125,8 +132,13 @@ class EtlTables:
     def __len__(self) -> int:
         return len(self._block_rows)
 
-    def add(self, block: Block) -> None:
-        """Add one block's rows (its coinbase input left out, as bitcoin-etl exports it)."""
+    def add(self, block: Block, spent: Sequence[SpentOutput] | None = None) -> None:
+        """Add one block's rows (its coinbase input left out, as bitcoin-etl exports it).
+
+        ``spent`` gives, for each input after the coinbase's, the output it spends when the
+        source knows it (a node's ``prevout``), as an enriched export would; without it the
+        pipeline resolves inputs from the outputs they spend.
+        """
         header = block.header
         txs = block.txs
         ordinal = len(self._block_rows)
@@ -164,9 +176,21 @@ class EtlTables:
         self._tx_inputs.extend(counts)
         for count in counts:
             self._in_index.extend(range(count))
-        spent = txs.outpoints[1:]
-        self._in_prev.extend([outpoint[31::-1].hex() for outpoint in spent])
-        self._in_vout.extend([int.from_bytes(outpoint[32:], "little") for outpoint in spent])
+        outpoints = txs.outpoints[1:]
+        self._in_prev.extend([outpoint[31::-1].hex() for outpoint in outpoints])
+        self._in_vout.extend([int.from_bytes(outpoint[32:], "little") for outpoint in outpoints])
+        if spent is None:
+            self._in_type.extend([None] * len(outpoints))
+            self._in_address.extend([None] * len(outpoints))
+            self._in_value.extend([None] * len(outpoints))
+        else:
+            if len(spent) != len(outpoints):
+                raise ValueError("one spent output per input after the coinbase's")
+            for script, value in spent:
+                kind, address = self.addresses(script)
+                self._in_type.append(kind)
+                self._in_address.append(address)
+                self._in_value.append(value)
         out_ends = txs.output_ends
         previous = 0
         for end in out_ends:
@@ -192,22 +216,13 @@ class EtlTables:
                     _text(self._in_index),
                     pa.array(self._in_prev, _STRING),
                     _text(self._in_vout),
-                    pa.nulls(len(self._in_prev), _STRING),
-                    pa.ListArray.from_arrays(
-                        pa.array([0] * (len(self._in_prev) + 1), pa.int32()),
-                        pa.array([], _STRING),
-                    ),
-                    pa.nulls(len(self._in_prev), _STRING),
+                    pa.array(self._in_type, _STRING),
+                    _address_lists(self._in_address),
+                    pa.array(self._in_value, pa.int64()).cast(_STRING),
                 ],
                 fields=list(_INPUT),
             ),
         )
-        addresses = pa.array(self._out_address, _STRING)
-        present = [0]
-        total = 0
-        for address in self._out_address:
-            total += address is not None
-            present.append(total)
         outputs = pa.ListArray.from_arrays(
             _offsets(self._tx_outputs),
             pa.StructArray.from_arrays(
@@ -215,7 +230,7 @@ class EtlTables:
                     _text(self._out_index),
                     pa.array(self._out_hex, _STRING),
                     pa.array(self._out_type, _STRING),
-                    pa.ListArray.from_arrays(pa.array(present, pa.int32()), addresses.drop_null()),
+                    _address_lists(self._out_address),
                     _text(self._out_value),
                 ],
                 fields=list(_OUTPUT),
@@ -303,6 +318,17 @@ class EtlTables:
         return {ExportKind.BLOCKS: blocks, ExportKind.TRANSACTIONS: txs}
 
 
+def _address_lists(addresses: list[str | None]) -> pa.Array:
+    """One list per script: its address, or empty for a script without one."""
+    present = [0]
+    total = 0
+    for address in addresses:
+        total += address is not None
+        present.append(total)
+    values = pa.array(addresses, _STRING).drop_null()
+    return pa.ListArray.from_arrays(pa.array(present, pa.int32()), values)
+
+
 def _text(values: list[int]) -> pa.Array:
     return pa.array(values, pa.int64()).cast(_STRING)
 
@@ -361,7 +387,7 @@ class BlockFileSource(RelationSource):
             genesis_hashes={n.genesis_hash for n in spec.block_networks},
             stored_heights=lambda hashes: _stored_heights(engine, hashes),
         )
-        _check_against_store(engine, placement.heights)
+        check_against_store(engine, placement.heights)
         warnings: list[str] = []
         if placement.stale:
             warnings.append(
@@ -389,7 +415,7 @@ def _stored_heights(engine: Engine, hashes: list[str]) -> dict[str, int]:
     return {str(h): int(n) for h, n in rows}
 
 
-def _check_against_store(engine: Engine, heights: Mapping[str, int]) -> None:
+def check_against_store(engine: Engine, heights: Mapping[str, int]) -> None:
     """Refuse blocks that compete with stored ones: that is a reorganisation to roll back."""
     engine.register_arrow(
         "run_blocks",
