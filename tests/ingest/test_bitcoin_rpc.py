@@ -377,3 +377,26 @@ def test_chains_and_options_a_bitcoin_node_cannot_serve(samples: Path) -> None:
             bitcoin.source(2, 1)
         with pytest.raises(ConfigError, match="opened for bitcoin"):
             ingest_source("litecoin", bitcoin.source(0, 0))
+
+
+def test_blocks_that_do_not_extend_the_store_or_each_other_are_refused(
+    samples: Path, tmp_path: Path
+) -> None:
+    empty = samples / "bitcoin" / "block_without_transactions"
+    full = samples / "bitcoin" / "block_with_transactions"
+    ingest("bitcoin", [empty], data_dir=tmp_path / "store")
+    before = snapshot(tmp_path / "store")
+    recordings = Recordings([full])
+    first, second = (
+        recordings.blocks[recordings.hashes[50001]],
+        recordings.blocks[recordings.hashes[50002]],
+    )
+    real_parent = first["previousblockhash"]
+    first["previousblockhash"] = "11" * 32
+    with pytest.raises(InputError, match="a chain reorganisation"):
+        rpc_ingest(recordings, tmp_path / "store", 50001, 50001)
+    first["previousblockhash"] = real_parent
+    second["previousblockhash"] = "22" * 32
+    with pytest.raises(InputError, match="chain changed while it was read"):
+        rpc_ingest(recordings, tmp_path / "store", 50001, 50002)
+    assert snapshot(tmp_path / "store") == before

@@ -244,8 +244,13 @@ def _decode(
         txs.txids.append(bytes.fromhex(txid)[::-1])
         vin = tx.get("vin")
         vout = tx.get("vout")
-        if not isinstance(vin, list) or not isinstance(vout, list) or not vin:
-            raise InputError(f"{tx_where}: vin or vout missing")
+        if (
+            not isinstance(vin, list)
+            or not isinstance(vout, list)
+            or not vin
+            or not all(isinstance(entry, dict) for entry in vin)
+        ):
+            raise InputError(f"{tx_where}: vin or vout missing or malformed")
         coinbase = "coinbase" in vin[0]
         if coinbase != (position == 0) or (coinbase and len(vin) != 1):
             raise InputError(
@@ -254,7 +259,7 @@ def _decode(
         for index, entry in enumerate(vin):
             if coinbase:
                 txs.outpoints.append(COINBASE_OUTPOINT)
-                txs.coinbase_scripts.append((position, _hex(tx_where, "vin.coinbase", entry)))
+                txs.coinbase_scripts.append((position, _coinbase_script(tx_where, entry)))
                 continue
             prev, vout_index = entry.get("txid"), entry.get("vout")
             if (
@@ -296,12 +301,11 @@ def _decode(
     return decoded, (spent if with_prevout else None)
 
 
-def _hex(where: str, field: str, entry: Mapping[str, Any]) -> bytes:
-    value = entry.get(field.rpartition(".")[2])
+def _coinbase_script(where: str, entry: Mapping[str, Any]) -> bytes:
     try:
-        return bytes.fromhex(str(value))
+        return bytes.fromhex(str(entry["coinbase"]))
     except ValueError as exc:
-        raise InputError(f"{where}: {field} is not hex") from exc
+        raise InputError(f"{where}: the coinbase input's script is not hex") from exc
 
 
 def _script(where: str, field: str, output: Mapping[str, Any]) -> bytes:
