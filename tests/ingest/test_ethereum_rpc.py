@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ganache import Ganache, compile_solidity, word
 
 from counterflow import ingest
 from counterflow.chains.registry import get_chain
@@ -32,7 +33,7 @@ from counterflow.ingest.jsonrpc import JsonRpcClient
 from counterflow.ingest.pipeline import ingest_source
 from counterflow.store import DataDirectory
 from counterflow.store.reader import StoreReader
-from counterflow.store.schema import ALL_TABLES
+from counterflow.store.schema import ALL_TABLES, TransferKind
 from rpc_server import RpcFailure, rpc_server
 
 ETH = get_chain("ethereum")
@@ -405,3 +406,119 @@ def test_block_and_transaction_rows_are_ethereum_etl_rows(shared_data: Path) -> 
         )
         checked += len(got_txs)
     assert checked > 0
+
+
+# -- a real node ----------------------------------------------------------------------------
+
+TOKEN_SOURCE = Path(__file__).parent / "data" / "Token.sol"
+
+
+@pytest.fixture(scope="module")
+def ganache_node() -> Iterator[Ganache]:
+    with Ganache.start() as node:
+        yield node
+
+
+def transfers(data_dir: Path) -> list[dict[str, Any]]:
+    with StoreReader(DataDirectory(data_dir)) as r:
+        return r.records(
+            f"""
+            SELECT t.kind, s.address AS src, d.address AS dst,
+                   coalesce(CAST(t.amount AS VARCHAR), t.amount_raw) AS amount,
+                   x.tx_hash, a.contract, t.block_number
+            FROM {r.table("ethereum", "transfers")} AS t
+            LEFT JOIN {r.table("ethereum", "addresses")} AS s ON s.address_id = t.src_id
+            LEFT JOIN {r.table("ethereum", "addresses")} AS d ON d.address_id = t.dst_id
+            LEFT JOIN {r.table("ethereum", "transactions")} AS x ON x.tx_id = t.tx_id
+            LEFT JOIN {r.table("ethereum", "assets")} AS a ON a.asset_id = t.asset_id
+            ORDER BY t.block_number, t.tx_index, t.seq
+            """
+        )
+
+
+@pytest.mark.slow
+def test_ganache_transfers_statuses_and_amounts_are_stored_exactly(
+    ganache_node: Ganache, tmp_path: Path
+) -> None:
+    node = ganache_node
+    contract = compile_solidity(TOKEN_SOURCE)["Token"]
+    a, b, c, d, e = (x.lower() for x in node.accounts[:5])
+    start = node.tip() + 1
+    native = node.send(a, b, value=10**18 + 12345)
+    deploy = node.send(a, data=contract["bytecode"])
+    token = node.receipt(deploy)["contractAddress"].lower()
+    sel = contract["selectors"]
+    amount = 10**30 + 7
+    token_tx = node.send(
+        a, token, data="0x" + sel["transfer(address,uint256)"] + word(c) + word(amount)
+    )
+    # Reverts: d holds no tokens, and transfer is not payable either; value must not move.
+    failed = node.send(
+        d,
+        token,
+        value=5,
+        data="0x" + sel["transfer(address,uint256)"] + word(b) + word(1),
+        gas=100_000,
+    )
+    forward = node.send(a, token, value=3 * 10**18, data="0x" + sel["forward(address)"] + word(e))
+    last = node.tip()
+    receipts = {h: node.receipt(h) for h in (native, deploy, token_tx, failed, forward)}
+    assert [
+        int(receipts[h]["status"], 16) for h in (native, deploy, token_tx, failed, forward)
+    ] == [1, 1, 1, 0, 1]
+
+    with JsonRpcClient(node.url) as client:
+        eth = EthereumNode(client, ETH)
+        assert eth.tip() == last
+        report = ingest_source("ethereum", eth.source(start, last), data_dir=tmp_path)
+        assert eth.trace_method == "none"
+    assert report.rejected == 0
+    (note,) = [w for w in report.warnings if "trace" in w]
+    assert "neither trace_block nor debug_traceBlockByNumber" in note
+    assert "does not exist/is not available" in note  # the node's own words
+
+    rows = transfers(tmp_path)
+    fees = {r["tx_hash"]: int(r["amount"]) for r in rows if r["kind"] == TransferKind.FEE}
+    for tx_hash, receipt in receipts.items():
+        expected = int(receipt["gasUsed"], 16) * int(receipt["effectiveGasPrice"], 16)
+        assert fees[tx_hash] == expected, tx_hash
+    moved = [
+        (r["kind"], r["src"], r["dst"], int(r["amount"]), r["tx_hash"], r["contract"])
+        for r in rows
+        if r["kind"] != TransferKind.FEE
+    ]
+    assert moved == [
+        (TransferKind.NATIVE, a, b, 10**18 + 12345, native, None),
+        (TransferKind.TOKEN, "0x" + "0" * 40, a, 2**200, deploy, token),
+        (TransferKind.TOKEN, a, c, amount, token_tx, token),
+        # The failed transaction paid its fee only; the forwarded ether reached the contract,
+        # and its way on to e is not stored: ganache traces neither way.
+        (TransferKind.NATIVE, a, token, 3 * 10**18, forward, None),
+    ]
+    assert node.balance(e) == 1000 * 10**18 + 3 * 10**18
+    with StoreReader(DataDirectory(tmp_path)) as r:
+        stored = r.rows(f"SELECT tx_hash FROM {r.table('ethereum', 'transactions')} ORDER BY 1")
+        blocks = r.rows(
+            f"SELECT block_number, block_hash FROM {r.table('ethereum', 'blocks')} ORDER BY 1"
+        )
+    assert sorted(h for (h,) in stored) == sorted(receipts)
+    assert [n for n, _ in blocks] == list(range(start, last + 1))
+    with JsonRpcClient(node.url) as client:
+        assert EthereumNode(client, ETH).block_hashes([n for n, _ in blocks]) == [
+            h for _, h in blocks
+        ]
+
+
+@pytest.mark.slow
+def test_ganache_snapshot_and_revert_replace_blocks(ganache_node: Ganache) -> None:
+    node = ganache_node
+    a, b = node.accounts[:2]
+    snap = node.snapshot()
+    height = node.tip()
+    node.send(a, b, value=1)
+    first = node.call("eth_getBlockByNumber", hex(height + 1), False)["hash"]
+    node.revert(snap)
+    assert node.tip() == height
+    node.mine(2)
+    assert node.tip() == height + 2
+    assert node.call("eth_getBlockByNumber", hex(height + 1), False)["hash"] != first
