@@ -170,16 +170,21 @@ class DataDirectory:
         _atomic_write_json(marker, {"format": FORMAT_VERSION})
 
     def _collect_garbage(self, chain: str) -> None:
-        """Remove commit folders that no manifest lists: leftovers of an interrupted write."""
+        """Remove what no manifest lists: leftovers of an interrupted write, rolled-back parts."""
         parts_root = self.chain_dir(chain) / "parts"
         if not parts_root.is_dir():
             return
-        live = {
-            Path(rel).parts[1] for files in self.manifest(chain).parts.values() for rel in files
-        }
+        manifest = self.manifest(chain)
+        listed = {rel for files in manifest.parts.values() for rel in files}
+        live = {Path(rel).parts[1] for rel in listed}
         for folder in parts_root.iterdir():
             if folder.name not in live:
                 shutil.rmtree(folder, ignore_errors=True)
+        # A rollback leaves single parts out of commits whose other parts stay listed.
+        for commit in manifest.commits:
+            for rel in commit.get("dropped", []):
+                if rel not in listed:
+                    (self.chain_dir(chain) / rel).unlink(missing_ok=True)
 
 
 class PendingCommit:
@@ -194,6 +199,7 @@ class PendingCommit:
         self.folder = directory.chain_dir(chain) / "parts" / self.commit_id
         self.published = False
         self._new_parts: dict[str, list[str]] = {}
+        self._dropped_parts: dict[str, set[str]] = {}
 
     def table_folder(self, table: str) -> Path:
         folder = self.folder / table
@@ -208,9 +214,25 @@ class PendingCommit:
         rels = [str(f.relative_to(chain_dir)) for f in files]
         self._new_parts.setdefault(table, []).extend(sorted(rels))
 
+    def drop_part_files(self, table: str, rels: list[str]) -> None:
+        """Leave committed parts of ``table`` (as the base manifest names them) out of this commit.
+
+        A rollback rewrites the parts that hold rows it removes; the old files stay on disk,
+        listed by the previous manifest, until the next writer collects them.
+        """
+        if table not in ALL_TABLES:
+            raise StoreError(f"unknown table {table!r}")
+        self._dropped_parts.setdefault(table, set()).update(rels)
+
     def publish(self, next_ids: dict[str, int], record: dict[str, Any]) -> Manifest:
         """Make the commit visible: fsync its files, then swap the manifest in one rename."""
-        parts = {k: list(v) for k, v in self.base.parts.items()}
+        parts = {
+            k: [rel for rel in v if rel not in self._dropped_parts.get(k, set())]
+            for k, v in self.base.parts.items()
+        }
+        dropped: dict[str, list[str]] = {}
+        if self._dropped_parts:
+            dropped["dropped"] = sorted(r for rels in self._dropped_parts.values() for r in rels)
         replaced = {t.name for t in REPLACE_TABLES}
         for table, rels in self._new_parts.items():
             if table in replaced:
@@ -221,7 +243,7 @@ class PendingCommit:
             chain=self.chain,
             parts=parts,
             next_ids={**self.base.next_ids, **next_ids},
-            commits=[*self.base.commits, {"commit": self.commit_id, **record}],
+            commits=[*self.base.commits, {"commit": self.commit_id, **record, **dropped}],
         )
         _fsync_tree(self.folder)
         _atomic_write_json(self.directory.manifest_path(self.chain), manifest.to_json())
