@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-class RpcFailure(Exception):
+class RpcReplyError(Exception):
     """Raise from an answer function to send a JSON-RPC error for that call."""
 
     def __init__(self, code: int, message: str) -> None:
@@ -67,6 +67,6 @@ def _reply(answer: Answer, request: dict[str, Any]) -> dict[str, Any]:
     reply: dict[str, Any] = {"jsonrpc": "2.0", "id": request.get("id")}
     try:
         reply["result"] = answer(request["method"], list(request.get("params") or []))
-    except RpcFailure as failure:
+    except RpcReplyError as failure:
         reply["error"] = {"code": failure.code, "message": failure.message}
     return reply

@@ -27,7 +27,7 @@ from counterflow.ingest.node import NodeChain
 from counterflow.ingest.pipeline import IngestReport, ingest_source
 from counterflow.store import DataDirectory
 from counterflow.store.schema import ALL_TABLES, UTXO_OUTPUT_SEQ_BASE
-from rpc_server import RpcFailure, rpc_server
+from rpc_server import RpcReplyError, rpc_server
 
 
 @pytest.fixture(scope="module")
@@ -65,18 +65,18 @@ class Recordings:
             return max(self.hashes)
         if method == "getblockhash":
             if params[0] not in self.hashes:
-                raise RpcFailure(-8, "Block height out of range")
+                raise RpcReplyError(-8, "Block height out of range")
             return self.hashes[params[0]]
         if method == "getrawtransaction":
             if params[0] not in self.txs:
-                raise RpcFailure(-5, "No such mempool or blockchain transaction")
+                raise RpcReplyError(-5, "No such mempool or blockchain transaction")
             return self.txs[params[0]]
         if method == "getblock":
             block = self.blocks.get(params[0])
             if block is None:
-                raise RpcFailure(-5, "Block not found")
+                raise RpcReplyError(-5, "Block not found")
             return self.block(block, params[1])
-        raise RpcFailure(-32601, "Method not found")
+        raise RpcReplyError(-32601, "Method not found")
 
     def block(self, block: dict[str, Any], verbosity: Any) -> dict[str, Any]:
         """The block as bitcoind answers at ``verbosity`` (3 adds ``prevout`` to inputs)."""
@@ -341,7 +341,7 @@ def test_a_node_error_mid_range_stores_nothing(samples: Path, tmp_path: Path) ->
 
     def failing(method: str, params: list[Any]) -> Any:
         if method == "getblock" and params[0] == broken:
-            raise RpcFailure(-1, "database corrupted")
+            raise RpcReplyError(-1, "database corrupted")
         return original(method, params)
 
     recordings.answer = failing  # type: ignore[method-assign]

@@ -34,7 +34,7 @@ from counterflow.ingest.pipeline import ingest_source
 from counterflow.store import DataDirectory
 from counterflow.store.reader import StoreReader
 from counterflow.store.schema import ALL_TABLES, TransferKind
-from rpc_server import RpcFailure, rpc_server
+from rpc_server import RpcReplyError, rpc_server
 
 ETH = get_chain("ethereum")
 
@@ -95,7 +95,7 @@ class Recording:
             return {**block, "transactions": [tx["hash"] for tx in block["transactions"]]}
         if method == "eth_getLogs":
             return self.logs(params[0])
-        raise RpcFailure(-32601, f"the method {method} does not exist/is not available")
+        raise RpcReplyError(-32601, f"the method {method} does not exist/is not available")
 
     def logs(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         first, last = int(query["fromBlock"], 16), int(query["toBlock"], 16)

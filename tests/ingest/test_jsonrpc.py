@@ -16,15 +16,15 @@ import pytest
 
 from counterflow.errors import ConfigError, NodeError
 from counterflow.ingest.jsonrpc import Call, CallError, JsonRpcClient, public_url, read_cookie
-from rpc_server import RpcFailure, rpc_server
+from rpc_server import RpcReplyError, rpc_server
 
 
 def echo(method: str, params: list[Any]) -> Any:
     if method == "echo":
         return params[0]
     if method == "fail":
-        raise RpcFailure(-8, f"bad parameter {params[0]}")
-    raise RpcFailure(-32601, "Method not found")
+        raise RpcReplyError(-8, f"bad parameter {params[0]}")
+    raise RpcReplyError(-32601, "Method not found")
 
 
 def test_batch_results_come_back_in_order_across_batches_and_threads() -> None:
