@@ -28,9 +28,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
   touch "$stamp"
 fi
-# The Ethereum node (ganache) and Solidity compiler (solcjs) the RPC ingest tests run against.
-if [ ! -f .cache/node/node_modules/ganache/package.json ] ||
-   ! grep -q '"version": "7.9.2"' .cache/node/node_modules/ganache/package.json; then
+# The Ethereum node (ganache) and Solidity compiler (solcjs) the RPC ingest tests run against;
+# only a development install needs them.
+case ",$extras," in *,dev,*) wants_node=1 ;; *) wants_node=0 ;; esac
+if [ "$wants_node" = 1 ] && { [ ! -f .cache/node/node_modules/ganache/package.json ] ||
+   ! grep -q '"version": "7.9.2"' .cache/node/node_modules/ganache/package.json; }; then
   if command -v npm >/dev/null 2>&1; then
     npm install --prefix .cache/node --no-audit --no-fund --loglevel=error ganache@7.9.2 solc@0.8.26
   else
