@@ -13,16 +13,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from counterflow.errors import CounterflowError
+from counterflow.errors import ConfigError, CounterflowError
 from counterflow.store.datadir import DataDirectory, default_data_dir
 from counterflow.store.engine import ENGINES
+
+if TYPE_CHECKING:
+    from counterflow.ingest.node import NodeChain
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -92,9 +95,22 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     ctx.obj = _State(data_dir if data_dir is not None else default_data_dir())
 
 
+_RPC_DEFAULTS = {
+    "from_block": None,
+    "to_block": None,
+    "follow": False,
+    "confirmations": 6,
+    "batch_blocks": 100,
+    "rpc_batch_size": 100,
+    "rpc_concurrency": 4,
+    "traces": "auto",
+    "rpc_cookie": None,
+}
+
+
 @cli.command()
 @click.argument("chain")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--engine",
     type=click.Choice(ENGINES),
@@ -114,24 +130,98 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where --skip-invalid writes rejected rows (default: DATA_DIR/rejects/…).",
 )
+@click.option(
+    "--rpc",
+    metavar="URL",
+    help="Read blocks from a node's JSON-RPC endpoint instead of PATHS "
+    "(http://user:password@host:port; credentials are never printed).",
+)
+@click.option(
+    "--rpc-cookie",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Bitcoin Core's .cookie file, for RPC authentication.",
+)
+@click.option("--from-block", type=int, help="First block to ingest (default: after the store's).")
+@click.option("--to-block", type=int, help="Last block to ingest (default: the node's tip).")
+@click.option("--follow", is_flag=True, help="Keep polling for new blocks until interrupted.")
+@click.option(
+    "--confirmations",
+    type=int,
+    default=_RPC_DEFAULTS["confirmations"],
+    show_default=True,
+    help="Stay this many blocks behind the node's tip.",
+)
+@click.option(
+    "--batch-blocks",
+    type=int,
+    default=_RPC_DEFAULTS["batch_blocks"],
+    show_default=True,
+    help="Blocks per ingest commit.",
+)
+@click.option(
+    "--rpc-batch-size",
+    type=int,
+    default=_RPC_DEFAULTS["rpc_batch_size"],
+    show_default=True,
+    help="Calls per JSON-RPC request.",
+)
+@click.option(
+    "--rpc-concurrency",
+    type=int,
+    default=_RPC_DEFAULTS["rpc_concurrency"],
+    show_default=True,
+    help="JSON-RPC requests in flight at once.",
+)
+@click.option(
+    "--traces",
+    type=click.Choice(["auto", "trace_block", "debug_traceBlockByNumber", "none"]),
+    default=_RPC_DEFAULTS["traces"],
+    show_default=True,
+    help="EVM chains: where internal transfers come from.",
+)
 @json_option
 @click.pass_obj
 def ingest(
     state: _State,
+    /,
     chain: str,
     paths: tuple[Path, ...],
     engine: str,
     blocks: bool,
     skip_invalid: bool,
     rejects: Path | None,
+    rpc: str | None,
     as_json: bool,
+    **rpc_options: Any,
 ) -> None:
     """Ingest blockchain-etl exports (files or folders) of CHAIN into the store.
 
     CHAIN is bitcoin, ethereum or a sibling (bitcoin-cash, litecoin, dogecoin, zcash; EVM
     chains by name). With --blocks, PATHS are Bitcoin Core block files of bitcoin,
-    bitcoin-testnet or bitcoin-regtest. Re-running on the same data changes nothing.
+    bitcoin-testnet or bitcoin-regtest. With --rpc, blocks come from a node instead, resuming
+    after the newest stored block and rolling back across chain reorganisations. Re-running on
+    the same data changes nothing.
     """
+    if rpc is not None:
+        if paths or blocks or skip_invalid or rejects is not None or engine != "duckdb":
+            raise ConfigError(
+                "--rpc reads blocks from a node: give no PATHS, and no --blocks, "
+                "--skip-invalid, --rejects or --engine with it"
+            )
+        _ingest_rpc(state, chain, rpc, as_json, **rpc_options)
+        return
+    given = sorted(
+        "--" + name.replace("_", "-")
+        for name, value in rpc_options.items()
+        if value != _RPC_DEFAULTS[name]
+    )
+    if given:
+        raise ConfigError(f"{', '.join(given)} apply only with --rpc URL")
+    if not paths:
+        raise ConfigError(
+            "give export files or folders (PATHS), block files with --blocks PATHS, or a node "
+            "with --rpc URL"
+        )
     from counterflow.ingest import ingest as run_ingest
 
     with _progress(not as_json) as note:
@@ -158,6 +248,82 @@ def ingest(
         )
         if report.rejects_file:
             console.print(f"rejected rows written to {report.rejects_file}")
+        for warning in report.warnings:
+            console.print(f"[yellow]note:[/] {warning}")
+
+    _emit(report.to_json(), as_json, render)
+
+
+def _ingest_rpc(
+    state: _State,
+    chain: str,
+    url: str,
+    as_json: bool,
+    *,
+    rpc_cookie: Path | None,
+    from_block: int | None,
+    to_block: int | None,
+    follow: bool,
+    confirmations: int,
+    batch_blocks: int,
+    rpc_batch_size: int,
+    rpc_concurrency: int,
+    traces: str,
+) -> None:
+    """``ingest CHAIN --rpc URL``: follow a node with the sync loop."""
+    from counterflow.chains.registry import get_chain
+    from counterflow.ingest.follow import sync
+    from counterflow.ingest.jsonrpc import JsonRpcClient, read_cookie
+
+    spec = get_chain(chain)
+    if follow and to_block is not None:
+        raise ConfigError("--follow runs until interrupted; it cannot be combined with --to-block")
+    if traces != "auto" and spec.family != "account":
+        raise ConfigError(f"--traces applies to EVM chains; {spec.name} has no internal calls")
+    if not spec.ingestible:
+        raise ConfigError(f"{spec.name} cannot be ingested yet; its addresses can be validated")
+    auth = read_cookie(rpc_cookie) if rpc_cookie is not None else None
+    with JsonRpcClient(
+        url, auth=auth, batch_size=rpc_batch_size, concurrency=rpc_concurrency
+    ) as client:
+        node: NodeChain
+        if spec.family == "utxo":
+            from counterflow.ingest.bitcoin_rpc import BitcoinNode
+
+            node = BitcoinNode(client, spec)
+        else:
+            from counterflow.ingest.ethereum_rpc import EthereumNode
+
+            node = EthereumNode(client, spec, traces=traces)
+        with _progress(not as_json) as note:
+            report = sync(
+                state.directory,
+                spec,
+                node,
+                from_block=from_block,
+                to_block=to_block,
+                follow=follow,
+                confirmations=confirmations,
+                batch_blocks=batch_blocks,
+                progress=note,
+            )
+
+    def render(console: Console) -> None:
+        console.print(
+            f"[bold]{report.chain}[/] from {report.node}: {report.blocks:,} blocks in "
+            f"{report.batches:,} commits, {report.transfers:,} transfers stored in "
+            f"{report.seconds:.2f} s ({report.stopped})"
+        )
+        if report.last_height is not None:
+            console.print(
+                f"stored up to block {report.last_height} ({report.last_hash}); "
+                f"node tip {report.node_tip}"
+            )
+        for reorg in report.reorgs:
+            console.print(
+                f"reorganisation: rolled back {reorg.rolled_back} block(s) to the fork at "
+                f"{reorg.fork_height}"
+            )
         for warning in report.warnings:
             console.print(f"[yellow]note:[/] {warning}")
 
