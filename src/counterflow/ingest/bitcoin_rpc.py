@@ -42,7 +42,8 @@ from counterflow.ingest.bitcoin_blocks import (
 from counterflow.ingest.block_files import EtlTables, SpentOutput, check_against_store
 from counterflow.ingest.block_heights import NULL_PARENT
 from counterflow.ingest.jsonrpc import Call, JsonRpcClient
-from counterflow.ingest.sources import Relations, RelationSource
+from counterflow.ingest.node import NodeRangeSource
+from counterflow.ingest.sources import Relations
 from counterflow.store.engine import Engine
 
 #: Chains whose blocks move value that the transparent inputs and outputs do not show (Zcash's
@@ -143,20 +144,10 @@ class BitcoinNode:
         return answers
 
 
-class BitcoinRpcSource(RelationSource):
-    """Blocks ``first``..``last`` of a node, fetched when the ingest asks for them."""
+class BitcoinRpcSource(NodeRangeSource["BitcoinNode"]):
+    """Blocks ``first``..``last`` of a Bitcoin Core node."""
 
-    stage = "fetching blocks from the node"
     canonical_addresses = True
-
-    def __init__(self, node: BitcoinNode, first: int, last: int) -> None:
-        self.node = node
-        self.first = first
-        self.last = last
-
-    @property
-    def files(self) -> list[str]:
-        return [f"{self.node.url} blocks {self.first}..{self.last}"]
 
     def check(self, spec: ChainSpec) -> None:
         if spec.name != self.node.spec.name:

@@ -34,7 +34,8 @@ from counterflow.chains.registry import ChainSpec
 from counterflow.errors import ConfigError, InputError, NodeError
 from counterflow.ingest.exports import SPECS, ExportKind
 from counterflow.ingest.jsonrpc import Call, CallError, JsonRpcClient
-from counterflow.ingest.sources import Relations, RelationSource
+from counterflow.ingest.node import NodeRangeSource
+from counterflow.ingest.sources import Relations
 from counterflow.store.engine import Engine
 
 #: keccak256("Transfer(address,address,uint256)"): ERC-20's (and ERC-721's) Transfer event.
@@ -513,19 +514,8 @@ class EthereumNode:
         return self.trace_method, self._probe_note
 
 
-class EthereumRangeSource(RelationSource):
-    """Blocks ``first``..``last`` of an :class:`EthereumNode`, fetched when the ingest asks."""
-
-    stage = "fetching blocks from the node"
-
-    def __init__(self, node: EthereumNode, first: int, last: int) -> None:
-        self.node = node
-        self.first = first
-        self.last = last
-
-    @property
-    def files(self) -> list[str]:
-        return [f"{self.node.url} blocks {self.first}..{self.last}"]
+class EthereumRangeSource(NodeRangeSource["EthereumNode"]):
+    """Blocks ``first``..``last`` of an :class:`EthereumNode`."""
 
     def check(self, spec: ChainSpec) -> None:
         if spec.family != "account":

@@ -9,7 +9,7 @@ has at that height.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from counterflow.ingest.sources import RelationSource
 
@@ -31,3 +31,25 @@ class NodeChain(Protocol):
     def source(self, first: int, last: int) -> RelationSource:
         """The blocks ``first``..``last`` (inclusive) as a source for the ingest pipeline."""
         ...
+
+
+N = TypeVar("N", bound=NodeChain)
+
+
+class NodeRangeSource(RelationSource, Generic[N]):
+    """Blocks ``first``..``last`` of a node, fetched only when the ingest asks for them.
+
+    The fetch happens inside the ingest, under the store's write lock, so the blocks are
+    placed against exactly what is stored when they arrive.
+    """
+
+    stage = "fetching blocks from the node"
+
+    def __init__(self, node: N, first: int, last: int) -> None:
+        self.node = node
+        self.first = first
+        self.last = last
+
+    @property
+    def files(self) -> list[str]:
+        return [f"{self.node.url} blocks {self.first}..{self.last}"]
