@@ -101,6 +101,7 @@ _RPC_DEFAULTS = {
     "follow": False,
     "confirmations": 6,
     "batch_blocks": 100,
+    "poll_seconds": 30.0,
     "rpc_batch_size": 100,
     "rpc_concurrency": 4,
     "traces": "auto",
@@ -157,6 +158,13 @@ _RPC_DEFAULTS = {
     default=_RPC_DEFAULTS["batch_blocks"],
     show_default=True,
     help="Blocks per ingest commit.",
+)
+@click.option(
+    "--poll-seconds",
+    type=float,
+    default=_RPC_DEFAULTS["poll_seconds"],
+    show_default=True,
+    help="With --follow: seconds between looks at the node's tip once caught up.",
 )
 @click.option(
     "--rpc-batch-size",
@@ -266,6 +274,7 @@ def _ingest_rpc(
     follow: bool,
     confirmations: int,
     batch_blocks: int,
+    poll_seconds: float,
     rpc_batch_size: int,
     rpc_concurrency: int,
     traces: str,
@@ -305,6 +314,7 @@ def _ingest_rpc(
                 follow=follow,
                 confirmations=confirmations,
                 batch_blocks=batch_blocks,
+                poll_seconds=poll_seconds,
                 progress=note,
             )
 

@@ -22,6 +22,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -36,6 +38,8 @@ GANACHE_VERSION = "7.9.2"
 SOLC_VERSION = "0.8.26"
 #: The chain id ganache is started with, so the node passes for Ethereum mainnet.
 CHAIN_ID = 1
+#: A minimal ERC-20 (``transfer`` with its event, a payable ``forward``): see :class:`Token`.
+TOKEN_SOURCE = Path(__file__).parent / "data" / "Token.sol"
 SETUP_HINT = (
     "run scripts/setup.sh, or: npm install --prefix .cache/node "
     f"ganache@{GANACHE_VERSION} solc@{SOLC_VERSION}"
@@ -234,3 +238,35 @@ def compile_solidity(source: Path) -> dict[str, dict[str, Any]]:
             "selectors": contract["evm"]["methodIdentifiers"],
         }
     return contracts
+
+
+@cache
+def _token_contract() -> tuple[str, tuple[tuple[str, str], ...]]:
+    contract = compile_solidity(TOKEN_SOURCE)["Token"]
+    return contract["bytecode"], tuple(contract["selectors"].items())
+
+
+@dataclass(frozen=True)
+class Token:
+    """``data/Token.sol`` deployed on a node: the deployer holds 2**200 units."""
+
+    node: Ganache
+    address: str
+    deploy_tx: str
+    selectors: dict[str, str]
+
+    @classmethod
+    def deploy(cls, node: Ganache, owner: str) -> Token:
+        """Deploy the token from ``owner`` (one block); compiled once per test session."""
+        bytecode, selectors = _token_contract()
+        tx = node.send(owner, data=bytecode)
+        address = str(node.receipt(tx)["contractAddress"]).lower()
+        return cls(node, address, tx, dict(selectors))
+
+    def calldata(self, signature: str, *args: int | str) -> str:
+        return "0x" + self.selectors[signature] + "".join(word(a) for a in args)
+
+    def transfer(self, sender: str, to: str, amount: int, **options: Any) -> str:
+        """``transfer(to, amount)`` from ``sender``; ``options`` go to :meth:`Ganache.send`."""
+        data = self.calldata("transfer(address,uint256)", to, amount)
+        return self.node.send(sender, self.address, data=data, **options)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ganache import Ganache, compile_solidity, word
+from ganache import Ganache, Token
 
 from counterflow import ingest
 from counterflow.chains.registry import get_chain
@@ -410,8 +410,6 @@ def test_block_and_transaction_rows_are_ethereum_etl_rows(shared_data: Path) -> 
 
 # -- a real node ----------------------------------------------------------------------------
 
-TOKEN_SOURCE = Path(__file__).parent / "data" / "Token.sol"
-
 
 @pytest.fixture(scope="module")
 def ganache_node() -> Iterator[Ganache]:
@@ -441,26 +439,16 @@ def test_ganache_transfers_statuses_and_amounts_are_stored_exactly(
     ganache_node: Ganache, tmp_path: Path
 ) -> None:
     node = ganache_node
-    contract = compile_solidity(TOKEN_SOURCE)["Token"]
     a, b, c, d, e = (x.lower() for x in node.accounts[:5])
     start = node.tip() + 1
     native = node.send(a, b, value=10**18 + 12345)
-    deploy = node.send(a, data=contract["bytecode"])
-    token = node.receipt(deploy)["contractAddress"].lower()
-    sel = contract["selectors"]
+    contract = Token.deploy(node, a)
+    deploy, token = contract.deploy_tx, contract.address
     amount = 10**30 + 7
-    token_tx = node.send(
-        a, token, data="0x" + sel["transfer(address,uint256)"] + word(c) + word(amount)
-    )
+    token_tx = contract.transfer(a, c, amount)
     # Reverts: d holds no tokens, and transfer is not payable either; value must not move.
-    failed = node.send(
-        d,
-        token,
-        value=5,
-        data="0x" + sel["transfer(address,uint256)"] + word(b) + word(1),
-        gas=100_000,
-    )
-    forward = node.send(a, token, value=3 * 10**18, data="0x" + sel["forward(address)"] + word(e))
+    failed = contract.transfer(d, b, 1, value=5, gas=100_000)
+    forward = node.send(a, token, value=3 * 10**18, data=contract.calldata("forward(address)", e))
     last = node.tip()
     receipts = {h: node.receipt(h) for h in (native, deploy, token_tx, failed, forward)}
     assert [

@@ -48,6 +48,7 @@ def test_ingest_from_a_node_resumes_and_reports_one_json_document(
         (["--traces", "none"], "--traces applies to EVM chains"),
         (["--rpc-cookie", "/nonexistent/.cookie"], "cannot read the RPC cookie file"),
         (["--confirmations", "-1"], "confirmations must be 0 or more"),
+        (["--follow", "--poll-seconds", "-1"], "poll seconds 0 or more"),
     ],
 )
 def test_rpc_option_errors(
@@ -63,6 +64,7 @@ def test_rpc_option_errors(
     ("extra", "message"),
     [
         (["--follow"], "--follow apply only with --rpc URL"),
+        (["--poll-seconds", "5"], "--poll-seconds apply only with --rpc URL"),
         (["--from-block", "3", "--confirmations", "1"], "--confirmations, --from-block apply"),
         ([], "give export files or folders (PATHS)"),
     ],
