@@ -149,7 +149,43 @@ PENDING_INPUTS = Table(
     key=("tx_hash", "seq"),
 )
 
-#: Tables that grow by appending parts, and tables rewritten whole on each commit (small ones).
-APPEND_TABLES: tuple[Table, ...] = (TRANSFERS, ADDRESSES, TRANSACTIONS, BLOCKS, COVERAGE)
-REPLACE_TABLES: tuple[Table, ...] = (ASSETS, PENDING_INPUTS)
+#: The entity of every address, as of the last ``counterflow cluster`` (docs/clustering.md).
+#: ``entity_id`` is the smallest address id of the entity, so it is deterministic across engines
+#: and a singleton's entity is the address itself.
+ENTITIES = Table(
+    "entities",
+    (
+        Column("address_id", "BIGINT", nullable=False),
+        Column("entity_id", "BIGINT", nullable=False),
+    ),
+    key=("address_id",),
+)
+
+#: Why addresses share an entity: one row per rule firing, naming the transaction that
+#: justified it, so that any merge can be explained (a path of links joins any two addresses
+#: of one entity).
+CLUSTER_LINKS = Table(
+    "cluster_links",
+    (
+        Column("address_id", "BIGINT", nullable=False),
+        Column("linked_id", "BIGINT", nullable=False),
+        Column("rule", "VARCHAR", nullable=False),
+        Column("tx_id", "BIGINT"),
+        Column("block_number", "BIGINT"),
+        Column("confidence", "DOUBLE", nullable=False),
+    ),
+    key=("address_id", "linked_id", "rule", "tx_id"),
+)
+
+#: Tables that grow by appending parts, and tables rewritten whole on each commit (small ones,
+#: or derived ones such as ``entities`` that a clustering run recomputes).
+APPEND_TABLES: tuple[Table, ...] = (
+    TRANSFERS,
+    ADDRESSES,
+    TRANSACTIONS,
+    BLOCKS,
+    COVERAGE,
+    CLUSTER_LINKS,
+)
+REPLACE_TABLES: tuple[Table, ...] = (ASSETS, PENDING_INPUTS, ENTITIES)
 ALL_TABLES: dict[str, Table] = {t.name: t for t in (*APPEND_TABLES, *REPLACE_TABLES)}

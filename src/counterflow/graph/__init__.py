@@ -1,0 +1,1 @@
+"""Graph analytics on the value-flow model: entity clustering, tracing, exposure."""
