@@ -387,9 +387,17 @@ def address(state: _State, address: str, chain: str | None, top: int, as_json: b
     from counterflow.query import address_summary
 
     document = address_summary(state.directory, address, chain=chain, counterparties=top)
+    from counterflow.graph.clustering.entities import entity_of
+
+    document["entity"] = entity_of(state.directory, document["chain"], document["address"])
 
     def render(console: Console) -> None:
         console.print(f"[bold]{document['address']}[/] on {document['chain']}")
+        if document["entity"] is not None:
+            console.print(
+                f"entity {document['entity']['entity_id']} "
+                f"({document['entity']['size']:,} addresses)"
+            )
         first, last = document["first_seen"], document["last_seen"]
         console.print(
             f"first seen block {first['block']} ({first['time']}), "
@@ -441,6 +449,40 @@ def tx(state: _State, txid: str, chain: str | None, as_json: bool) -> None:
                 _units(t["amount"], t["decimals"]),
             )
         console.print(table)
+
+    _emit(document, as_json, render)
+
+
+@cli.command()
+@click.argument("chain")
+@click.option("--change", is_flag=True, help="Also apply the change-address rule (UTXO chains).")
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="duckdb",
+    show_default=True,
+    help="duckdb (embedded) or spark (needs the spark extra and Java 17).",
+)
+@click.option("--full", is_flag=True, help="Recompute everything instead of only new transfers.")
+@json_option
+@click.pass_obj
+def cluster(
+    state: _State, chain: str, change: bool, engine: str, full: bool, as_json: bool
+) -> None:
+    """Group CHAIN's addresses into entities (see docs/clustering.md)."""
+    from counterflow.graph.clustering import cluster as run_cluster
+
+    report = run_cluster(state.directory, chain, change=change, engine=engine, full=full)
+    document = report.to_json()
+
+    def render(console: Console) -> None:
+        console.print(
+            f"[bold]{report.chain}[/]: {report.addresses:,} addresses in {report.entities:,} "
+            f"entities ({report.mode}); largest {report.largest_entity:,}; "
+            f"{report.clustered_addresses:,} addresses share an entity"
+        )
+        links = ", ".join(f"{rule} {n:,}" for rule, n in report.links.items()) or "none"
+        console.print(f"new links: {links}; merges {report.merges:,}; {report.seconds} s")
 
     _emit(document, as_json, render)
 
