@@ -1,1 +1,17 @@
-"""Graph analytics on the value-flow model: entity clustering, tracing, exposure."""
+"""Graph analytics on the value-flow model: the temporal index and tracing."""
+
+from counterflow.graph.index import GraphIndex, build_index, load_index
+from counterflow.graph.policies import Policy, TraceParams
+from counterflow.graph.trace import Destination, TracedTransfer, TraceResult, trace
+
+__all__ = [
+    "Destination",
+    "GraphIndex",
+    "Policy",
+    "TraceParams",
+    "TraceResult",
+    "TracedTransfer",
+    "build_index",
+    "load_index",
+    "trace",
+]

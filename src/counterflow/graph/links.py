@@ -1,0 +1,112 @@
+"""Cross-chain links: a bridge deposit on one chain joined to its release on another.
+
+Investigators get these from a bridge operator's published ledger (or their own matching).
+The file is CSV with a header::
+
+    deposit_chain,deposit_tx,deposit_amount,release_chain,release_tx,release_address,
+    release_amount,release_time[,confidence]
+
+Amounts are integers in base units; ``release_time`` is ISO 8601 UTC; ``confidence`` (0–1,
+default 1 for an operator's own ledger) says how sure the link is. Rows are validated as read;
+errors name the file, line and field.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from counterflow.chains.registry import get_chain, normalize_address
+from counterflow.errors import ConfigError, InputError, InvalidAddressError
+
+LINK_COLUMNS = (
+    "deposit_chain",
+    "deposit_tx",
+    "deposit_amount",
+    "release_chain",
+    "release_tx",
+    "release_address",
+    "release_amount",
+    "release_time",
+)
+
+
+@dataclass(frozen=True)
+class Link:
+    deposit_chain: str
+    deposit_tx: str
+    deposit_amount: int
+    release_chain: str
+    release_tx: str
+    release_address: str
+    release_amount: int
+    release_time: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class LinkFile:
+    path: str
+    sha256: str
+    links: tuple[Link, ...]
+
+
+def normal_tx(chain: str, tx_hash: str) -> str:
+    text = tx_hash.strip().lower()
+    if get_chain(chain).family == "account" and not text.startswith("0x"):
+        text = "0x" + text
+    return text
+
+
+def load_links(path: str | Path) -> LinkFile:
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{file}: no such links file") from None
+    lines = data.decode("utf-8").splitlines()
+    reader = csv.DictReader(lines)
+    missing = [c for c in LINK_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InputError(f"{file}: missing column(s) {', '.join(missing)}")
+    links = []
+    for number, row in enumerate(reader, start=2):
+        where = f"{file}, line {number}"
+        try:
+            deposit_chain = get_chain(row["deposit_chain"]).name
+            release_chain = get_chain(row["release_chain"]).name
+        except ConfigError as exc:
+            raise InputError(f"{where}: {exc}") from None
+        values: dict[str, int] = {}
+        for name in ("deposit_amount", "release_amount"):
+            text = row[name].strip()
+            if not text.isdigit():
+                raise InputError(f"{where}, field {name!r}: not an integer amount: {text!r}")
+            values[name] = int(text)
+        confidence_text = (row.get("confidence") or "1").strip()
+        try:
+            confidence = float(confidence_text)
+        except ValueError:
+            raise InputError(f"{where}, field 'confidence': not a number") from None
+        if not 0 <= confidence <= 1:
+            raise InputError(f"{where}, field 'confidence': must be between 0 and 1")
+        try:
+            address = normalize_address(release_chain, row["release_address"].strip())
+        except InvalidAddressError as exc:
+            raise InputError(f"{where}, field 'release_address': {exc}") from None
+        links.append(
+            Link(
+                deposit_chain=deposit_chain,
+                deposit_tx=normal_tx(deposit_chain, row["deposit_tx"]),
+                deposit_amount=values["deposit_amount"],
+                release_chain=release_chain,
+                release_tx=normal_tx(release_chain, row["release_tx"]),
+                release_address=address,
+                release_amount=values["release_amount"],
+                release_time=row["release_time"].strip(),
+                confidence=confidence,
+            )
+        )
+    return LinkFile(str(file), hashlib.sha256(data).hexdigest(), tuple(links))

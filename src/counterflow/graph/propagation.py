@@ -1,0 +1,693 @@
+"""Compiled taint propagation over a GraphIndex (numba, nogil, cached).
+
+The forward kernel is an event simulation in ordering-key order. Every (holder, asset) that
+holds taint is a *slot* with a balance and a tainted amount; a heap yields the next transfer
+touching any slot, so a trace visits only the edges of tainted holders, each once, and in time
+order: an outgoing transfer can carry only taint that arrived at a smaller key (temporal
+causality holds by construction). Key ``2e`` is edge ``e`` leaving its source, ``2e + 1`` the
+same edge arriving, so a source always settles what it sends before the receiver counts it.
+
+Holder modes: account holders and UTXO transactions pool value under the trace's policy;
+mixer pools always pool by haircut; UTXO addresses pass coins through exactly (an input carries
+the taint of the very output it spends); a DEX router passes taint from a transaction's inputs
+to that transaction's outputs, in any asset; services, bridges and the sink end the path.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import types
+from numba.typed import Dict
+
+from counterflow.graph.policies import (
+    ROLE_DEX,
+    ROLE_MIXER,
+    ROLE_NORMAL,
+)
+
+_HAIRCUT = 1
+_FIFO = 2
+_MODE_POLICY = 0
+_MODE_MIXER = 1
+_MODE_SOURCE = 2
+_R_SEED, _R_POISON, _R_HAIRCUT, _R_FIFO, _R_COIN, _R_SWAP, _R_MIXER, _R_BRIDGE = range(8)
+_NONE = np.int64(1) << np.int64(62)
+
+
+@numba.njit(cache=True, nogil=True)
+def _grow_i8(a: np.ndarray, n: int) -> np.ndarray:
+    if n < len(a):
+        return a
+    b = np.empty(max(2 * len(a), n + 1), a.dtype)
+    b[: len(a)] = a
+    return b
+
+
+@numba.njit(cache=True, nogil=True)
+def _grow_f8(a: np.ndarray, n: int) -> np.ndarray:
+    if n < len(a):
+        return a
+    b = np.empty(max(2 * len(a), n + 1), a.dtype)
+    b[: len(a)] = a
+    return b
+
+
+@numba.njit(cache=True, nogil=True)
+def _heap_push(hk: np.ndarray, hs: np.ndarray, size: int, key: int, slot: int) -> int:
+    i = size
+    hk[i] = key
+    hs[i] = slot
+    while i > 0:
+        p = (i - 1) >> 1
+        if hk[p] <= hk[i]:
+            break
+        hk[p], hk[i] = hk[i], hk[p]
+        hs[p], hs[i] = hs[i], hs[p]
+        i = p
+    return size + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _heap_pop(hk: np.ndarray, hs: np.ndarray, size: int) -> int:
+    size -= 1
+    hk[0] = hk[size]
+    hs[0] = hs[size]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= size:
+            break
+        if c + 1 < size and hk[c + 1] < hk[c]:
+            c += 1
+        if hk[i] <= hk[c]:
+            break
+        hk[c], hk[i] = hk[i], hk[c]
+        hs[c], hs[i] = hs[i], hs[c]
+        i = c
+    return size
+
+
+@numba.njit(cache=True, nogil=True)
+def _lower_bound(edges: np.ndarray, lo: int, hi: int, e: int) -> int:
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if edges[mid] < e:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@numba.njit(cache=True, nogil=True)
+def _prefix_balance(
+    h: int,
+    a: int,
+    e: int,
+    units: np.ndarray,
+    asset: np.ndarray,
+    out_ptr: np.ndarray,
+    out_edges: np.ndarray,
+    in_ptr: np.ndarray,
+    in_edges: np.ndarray,
+) -> float:
+    # The holder's balance of asset a just before edge e, from its whole history.
+    total = 0.0
+    end = _lower_bound(in_edges, in_ptr[h], in_ptr[h + 1], e)
+    for p in range(in_ptr[h], end):
+        k = in_edges[p]
+        if asset[k] == a:
+            total += units[k]
+    end = _lower_bound(out_edges, out_ptr[h], out_ptr[h + 1], e)
+    for p in range(out_ptr[h], end):
+        k = out_edges[p]
+        if asset[k] == a:
+            total -= units[k]
+    return max(total, 0.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def _schedule(
+    slot: int,
+    s_h: np.ndarray,
+    s_a: np.ndarray,
+    s_oc: np.ndarray,
+    s_ic: np.ndarray,
+    asset: np.ndarray,
+    out_ptr: np.ndarray,
+    out_edges: np.ndarray,
+    in_ptr: np.ndarray,
+    in_edges: np.ndarray,
+    hk: np.ndarray,
+    hs: np.ndarray,
+    size: int,
+) -> int:
+    # Push the slot's next transfer of its asset (either direction); none left: nothing.
+    h = s_h[slot]
+    a = s_a[slot]
+    oc = s_oc[slot]
+    end = out_ptr[h + 1]
+    while oc < end and a >= 0 and asset[out_edges[oc]] != a:
+        oc += 1
+    s_oc[slot] = oc
+    ic = s_ic[slot]
+    end_in = in_ptr[h + 1]
+    while ic < end_in and a >= 0 and asset[in_edges[ic]] != a:
+        ic += 1
+    s_ic[slot] = ic
+    best = _NONE
+    if oc < end:
+        best = 2 * np.int64(out_edges[oc])
+    if ic < end_in:
+        k = 2 * np.int64(in_edges[ic]) + 1
+        if k < best:
+            best = k
+    if best == _NONE:
+        return size
+    return _heap_push(hk, hs, size, best, slot)
+
+
+@numba.njit(cache=True, nogil=True)
+def forward(
+    src: np.ndarray,
+    dst: np.ndarray,
+    units: np.ndarray,
+    asset: np.ndarray,
+    tx: np.ndarray,
+    link: np.ndarray,
+    out_ptr: np.ndarray,
+    out_edges: np.ndarray,
+    in_ptr: np.ndarray,
+    in_edges: np.ndarray,
+    role: np.ndarray,
+    n_addresses: int,
+    utxo: bool,
+    policy: int,
+    max_hops: int,
+    min_units: np.ndarray,
+    min_fraction: float,
+    seed_holders: np.ndarray,
+    seed_since: np.ndarray,
+    seed_edges: np.ndarray,
+    seed_taint: np.ndarray,
+    seed_hop: np.ndarray,
+) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]:
+    """Propagate taint forward; return the tainted edges and what is still held.
+
+    Returns ``(edge, taint, hop, taint_in, rule, held_holder, held_asset_taint, dropped)``:
+    one row per tainted transfer (taint in units, the hop it is on, the source's taint just
+    before it, the rule), then per holder-asset still holding taint at the end (holder and
+    ``asset * 2**40``-free pairs packed as two rows of ``held_asset_taint``: asset, taint), and
+    per asset the taint dropped under the thresholds.
+    """
+    n_edges = len(src)
+    n_assets = len(min_units)
+    width = n_assets + 1
+    # slots
+    cap = 64
+    s_h = np.empty(cap, np.int64)
+    s_a = np.empty(cap, np.int64)
+    s_mode = np.empty(cap, np.int64)
+    s_bal = np.empty(cap, np.float64)
+    s_taint = np.empty(cap, np.float64)
+    s_oc = np.empty(cap, np.int64)
+    s_ic = np.empty(cap, np.int64)
+    s_hop = np.empty(cap, np.int64)
+    s_head = np.empty(cap, np.int64)
+    s_tail = np.empty(cap, np.int64)
+    s_active = np.empty(cap, np.int64)
+    s_pending = np.empty(cap, np.int64)
+    n_slots = 0
+    slots = Dict.empty(key_type=types.int64, value_type=types.int64)
+    pending = Dict.empty(key_type=types.int64, value_type=types.float64)
+    # FIFO lots
+    lot_amt = np.empty(64, np.float64)
+    lot_taint = np.empty(64, np.float64)
+    lot_next = np.empty(64, np.int64)
+    n_lots = 0
+    # heap
+    hk = np.empty(64, np.int64)
+    hs = np.empty(64, np.int64)
+    size = 0
+    # records
+    r_e = np.empty(64, np.int64)
+    r_t = np.empty(64, np.float64)
+    r_hop = np.empty(64, np.int64)
+    r_in = np.empty(64, np.float64)
+    r_rule = np.empty(64, np.int64)
+    n_rec = 0
+    dropped = np.zeros(n_assets, np.float64)
+    # delivery work stack: edge, taint, hop, taint_in, rule, direct (1: credit at once)
+    w_e = np.empty(64, np.int64)
+    w_t = np.empty(64, np.float64)
+    w_hop = np.empty(64, np.int64)
+    w_in = np.empty(64, np.float64)
+    w_rule = np.empty(64, np.int64)
+    w_direct = np.empty(64, np.int64)
+    n_work = 0
+
+    for k in range(len(seed_holders)):
+        h = seed_holders[k]
+        slot = n_slots
+        n_slots += 1
+        s_h[slot] = h
+        s_a[slot] = -1
+        s_mode[slot] = _MODE_SOURCE
+        s_bal[slot] = 0.0
+        s_taint[slot] = 0.0
+        s_oc[slot] = _lower_bound(out_edges, out_ptr[h], out_ptr[h + 1], seed_since[k])
+        s_ic[slot] = in_ptr[h + 1]
+        s_hop[slot] = 0
+        s_head[slot] = -1
+        s_tail[slot] = -1
+        s_active[slot] = 1
+        s_pending[slot] = 0
+        slots[h * width] = slot
+        if s_oc[slot] < out_ptr[h + 1]:
+            hk = _grow_i8(hk, size + 1)
+            hs = _grow_i8(hs, size + 1)
+            size = _heap_push(hk, hs, size, 2 * np.int64(out_edges[s_oc[slot]]), slot)
+    for k in range(len(seed_edges)):
+        hk = _grow_i8(hk, size + 1)
+        hs = _grow_i8(hs, size + 1)
+        size = _heap_push(hk, hs, size, 2 * np.int64(seed_edges[k]), -1 - k)
+
+    while size > 0:
+        key = hk[0]
+        popped = hs[0]
+        size = _heap_pop(hk, hs, size)
+        e = key >> 1
+        side = key & 1
+        if popped < 0:
+            k = -1 - popped
+            w_e = _grow_i8(w_e, n_work + 1)
+            w_t = _grow_f8(w_t, n_work + 1)
+            w_hop = _grow_i8(w_hop, n_work + 1)
+            w_in = _grow_f8(w_in, n_work + 1)
+            w_rule = _grow_i8(w_rule, n_work + 1)
+            w_direct = _grow_i8(w_direct, n_work + 1)
+            w_e[n_work] = e
+            w_t[n_work] = seed_taint[k]
+            w_hop[n_work] = seed_hop[k]
+            w_in[n_work] = seed_taint[k]
+            w_rule[n_work] = _R_BRIDGE
+            w_direct[n_work] = 0
+            n_work += 1
+        else:
+            slot = popped
+            h = s_h[slot]
+            amt = float(units[e])
+            if side == 1:
+                s_ic[slot] += 1
+                s_bal[slot] += amt
+                c = 0.0
+                if e in pending:
+                    c = pending.pop(e)
+                    s_pending[slot] -= 1
+                s_taint[slot] += c
+                if policy == _FIFO and s_mode[slot] == _MODE_POLICY:
+                    lot_amt = _grow_f8(lot_amt, n_lots + 1)
+                    lot_taint = _grow_f8(lot_taint, n_lots + 1)
+                    lot_next = _grow_i8(lot_next, n_lots + 1)
+                    lot_amt[n_lots] = amt
+                    lot_taint[n_lots] = c
+                    lot_next[n_lots] = -1
+                    if s_tail[slot] >= 0:
+                        lot_next[s_tail[slot]] = n_lots
+                    else:
+                        s_head[slot] = n_lots
+                    s_tail[slot] = n_lots
+                    n_lots += 1
+            else:
+                s_oc[slot] += 1
+                before = s_taint[slot]
+                c = 0.0
+                rule = _R_SEED
+                mode = s_mode[slot]
+                if mode == _MODE_SOURCE:
+                    c = amt
+                    before = amt
+                elif mode == _MODE_MIXER or policy == _HAIRCUT:
+                    rule = _R_MIXER if mode == _MODE_MIXER else _R_HAIRCUT
+                    bal = s_bal[slot]
+                    c = before * amt / bal if bal > amt else min(before, amt)
+                    c = min(c, before, amt)
+                    s_taint[slot] = before - c
+                elif policy == _FIFO:
+                    rule = _R_FIFO
+                    need = amt
+                    lot = s_head[slot]
+                    while need > 0 and lot >= 0:
+                        take = min(need, lot_amt[lot])
+                        if lot_amt[lot] > 0:
+                            part = lot_taint[lot] * take / lot_amt[lot]
+                        else:
+                            part = 0.0
+                        c += part
+                        lot_taint[lot] -= part
+                        lot_amt[lot] -= take
+                        need -= take
+                        if lot_amt[lot] <= 0:
+                            lot = lot_next[lot]
+                    s_head[slot] = lot
+                    if lot < 0:
+                        s_tail[slot] = -1
+                    c = min(c, before)
+                    s_taint[slot] = before - c
+                else:
+                    rule = _R_POISON
+                    c = amt if before > 0 else 0.0
+                s_bal[slot] -= amt
+                if c > 0:
+                    step = 0 if (utxo and h >= n_addresses) else 1
+                    w_e = _grow_i8(w_e, n_work + 1)
+                    w_t = _grow_f8(w_t, n_work + 1)
+                    w_hop = _grow_i8(w_hop, n_work + 1)
+                    w_in = _grow_f8(w_in, n_work + 1)
+                    w_rule = _grow_i8(w_rule, n_work + 1)
+                    w_direct = _grow_i8(w_direct, n_work + 1)
+                    w_e[n_work] = e
+                    w_t[n_work] = c
+                    w_hop[n_work] = s_hop[slot] + step
+                    w_in[n_work] = before
+                    w_rule[n_work] = rule
+                    w_direct[n_work] = 0
+                    n_work += 1
+
+        # deliveries: record the tainted transfer, then hand its taint to the receiver
+        while n_work > 0:
+            n_work -= 1
+            d_e = w_e[n_work]
+            c = w_t[n_work]
+            hop = w_hop[n_work]
+            c_in = w_in[n_work]
+            rule = w_rule[n_work]
+            direct = w_direct[n_work]
+            a = asset[d_e]
+            amt = float(units[d_e])
+            if c <= 0:
+                continue
+            frac = c / amt if amt > 0 else 1.0
+            if c < min_units[a] or frac < min_fraction:
+                dropped[a] += c
+                continue
+            r_e = _grow_i8(r_e, n_rec + 1)
+            r_t = _grow_f8(r_t, n_rec + 1)
+            r_hop = _grow_i8(r_hop, n_rec + 1)
+            r_in = _grow_f8(r_in, n_rec + 1)
+            r_rule = _grow_i8(r_rule, n_rec + 1)
+            r_e[n_rec] = d_e
+            r_t[n_rec] = c
+            r_hop[n_rec] = hop
+            r_in[n_rec] = c_in
+            r_rule[n_rec] = rule
+            n_rec += 1
+            d = dst[d_e]
+            r = role[d]
+            if r != ROLE_NORMAL and r != ROLE_MIXER and r != ROLE_DEX:
+                continue
+            if hop >= max_hops:
+                continue
+            if r == ROLE_DEX:
+                # the whole transaction is one atomic swap: find its edges on either side
+                lo = d_e
+                while lo > 0 and tx[lo - 1] == tx[d_e]:
+                    lo -= 1
+                hi = d_e
+                while hi + 1 < n_edges and tx[hi + 1] == tx[d_e]:
+                    hi += 1
+                for o in range(lo, hi + 1):
+                    if src[o] == d and o != d_e and units[o] > 0:
+                        w_e = _grow_i8(w_e, n_work + 1)
+                        w_t = _grow_f8(w_t, n_work + 1)
+                        w_hop = _grow_i8(w_hop, n_work + 1)
+                        w_in = _grow_f8(w_in, n_work + 1)
+                        w_rule = _grow_i8(w_rule, n_work + 1)
+                        w_direct = _grow_i8(w_direct, n_work + 1)
+                        w_e[n_work] = o
+                        w_t[n_work] = float(units[o]) * frac
+                        w_hop[n_work] = hop + 1
+                        w_in[n_work] = c
+                        w_rule[n_work] = _R_SWAP
+                        w_direct[n_work] = 1 if o < d_e else 0
+                        n_work += 1
+                continue
+            if utxo and d < n_addresses and r == ROLE_NORMAL:
+                i = link[d_e]
+                if i >= 0:
+                    w_e = _grow_i8(w_e, n_work + 1)
+                    w_t = _grow_f8(w_t, n_work + 1)
+                    w_hop = _grow_i8(w_hop, n_work + 1)
+                    w_in = _grow_f8(w_in, n_work + 1)
+                    w_rule = _grow_i8(w_rule, n_work + 1)
+                    w_direct = _grow_i8(w_direct, n_work + 1)
+                    w_e[n_work] = i
+                    w_t[n_work] = c * float(units[i]) / amt if amt > 0 else c
+                    w_hop[n_work] = hop + 1
+                    w_in[n_work] = c
+                    w_rule[n_work] = _R_COIN
+                    w_direct[n_work] = 0
+                    n_work += 1
+                continue
+            skey = d * width + a + 1
+            if skey in slots:
+                slot = slots[skey]
+                if s_hop[slot] > hop:
+                    s_hop[slot] = hop
+                if s_active[slot] == 1:
+                    if direct == 1:
+                        s_taint[slot] += c
+                    else:
+                        pending[d_e] = c
+                        s_pending[slot] += 1
+                    continue
+            else:
+                slot = n_slots
+                n_slots += 1
+                if slot >= len(s_h):
+                    s_h = _grow_i8(s_h, slot)
+                    s_a = _grow_i8(s_a, slot)
+                    s_mode = _grow_i8(s_mode, slot)
+                    s_bal = _grow_f8(s_bal, slot)
+                    s_taint = _grow_f8(s_taint, slot)
+                    s_oc = _grow_i8(s_oc, slot)
+                    s_ic = _grow_i8(s_ic, slot)
+                    s_hop = _grow_i8(s_hop, slot)
+                    s_head = _grow_i8(s_head, slot)
+                    s_tail = _grow_i8(s_tail, slot)
+                    s_active = _grow_i8(s_active, slot)
+                    s_pending = _grow_i8(s_pending, slot)
+                slots[skey] = slot
+                s_h[slot] = d
+                s_a[slot] = a
+                s_mode[slot] = _MODE_MIXER if r == ROLE_MIXER else _MODE_POLICY
+                s_hop[slot] = hop
+            # (re)activate: balance from history, cursors at this edge
+            start = d_e + 1 if direct == 1 else d_e
+            s_bal[slot] = _prefix_balance(
+                d, a, start, units, asset, out_ptr, out_edges, in_ptr, in_edges
+            )
+            s_taint[slot] = c if direct == 1 else 0.0
+            s_oc[slot] = _lower_bound(out_edges, out_ptr[d], out_ptr[d + 1], start)
+            s_ic[slot] = _lower_bound(in_edges, in_ptr[d], in_ptr[d + 1], start)
+            s_active[slot] = 1
+            s_pending[slot] = 0
+            s_head[slot] = -1
+            s_tail[slot] = -1
+            if policy == _FIFO and s_mode[slot] == _MODE_POLICY:
+                lot_amt = _grow_f8(lot_amt, n_lots + 2)
+                lot_taint = _grow_f8(lot_taint, n_lots + 2)
+                lot_next = _grow_i8(lot_next, n_lots + 2)
+                lot_amt[n_lots] = s_bal[slot] - (c if direct == 1 else 0.0)
+                lot_taint[n_lots] = 0.0
+                lot_next[n_lots] = -1
+                s_head[slot] = n_lots
+                s_tail[slot] = n_lots
+                n_lots += 1
+                if direct == 1:
+                    lot_amt[n_lots] = c
+                    lot_taint[n_lots] = c
+                    lot_next[n_lots] = -1
+                    lot_next[s_tail[slot]] = n_lots
+                    s_tail[slot] = n_lots
+                    n_lots += 1
+            if direct == 0:
+                pending[d_e] = c
+                s_pending[slot] = 1
+            hk = _grow_i8(hk, size + 1)
+            hs = _grow_i8(hs, size + 1)
+            size = _schedule(
+                slot,
+                s_h,
+                s_a,
+                s_oc,
+                s_ic,
+                asset,
+                out_ptr,
+                out_edges,
+                in_ptr,
+                in_edges,
+                hk,
+                hs,
+                size,
+            )
+
+        # the popped slot: retire it when nothing it holds can pass the thresholds, else
+        # schedule its next transfer
+        if popped >= 0:
+            slot = popped
+            a_s = s_a[slot]
+            if s_mode[slot] != _MODE_SOURCE and s_pending[slot] == 0 and (
+                policy != 0 or s_mode[slot] == _MODE_MIXER
+            ):
+                t = s_taint[slot]
+                haircut = s_mode[slot] == _MODE_MIXER or policy == _HAIRCUT
+                floor = max(min_units[a_s], 1e-9)
+                if t < floor or (haircut and s_bal[slot] > 0 and t < min_fraction * s_bal[slot]):
+                    dropped[a_s] += t
+                    s_taint[slot] = 0.0
+                    s_active[slot] = 0
+                    continue
+            hk = _grow_i8(hk, size + 1)
+            hs = _grow_i8(hs, size + 1)
+            size = _schedule(
+                slot,
+                s_h,
+                s_a,
+                s_oc,
+                s_ic,
+                asset,
+                out_ptr,
+                out_edges,
+                in_ptr,
+                in_edges,
+                hk,
+                hs,
+                size,
+            )
+
+    held_h = np.empty(n_slots, np.int64)
+    held_at = np.empty(2 * n_slots, np.float64)
+    n_held = 0
+    for slot in range(n_slots):
+        if s_mode[slot] != _MODE_SOURCE and s_active[slot] == 1 and s_taint[slot] > 0:
+            held_h[n_held] = s_h[slot]
+            held_at[2 * n_held] = s_a[slot]
+            held_at[2 * n_held + 1] = s_taint[slot]
+            n_held += 1
+    return (
+        r_e[:n_rec].copy(),
+        r_t[:n_rec].copy(),
+        r_hop[:n_rec].copy(),
+        r_in[:n_rec].copy(),
+        r_rule[:n_rec].copy(),
+        held_h[:n_held].copy(),
+        held_at[: 2 * n_held].copy(),
+        dropped,
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def backward(
+    src: np.ndarray,
+    dst: np.ndarray,
+    units: np.ndarray,
+    in_ptr: np.ndarray,
+    in_edges: np.ndarray,
+    role: np.ndarray,
+    policy: int,
+    max_hops: int,
+    min_fraction: float,
+    seeds: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the seeds' value came from: transfers into them, then into their senders, …
+
+    Only transfers *before* the one that moved value on toward the seed can have supplied it
+    (temporal causality backwards). Breadth first by hop; each holder is expanded once, at the
+    latest transfer through which it paid toward the seed. Poison attributes each contributing
+    transfer in full; haircut splits what a holder passed on over its earlier receipts of the
+    same asset in proportion to their amounts. Services and the sink are not expanded.
+    """
+    n_holders = len(in_ptr) - 1
+    seen = np.zeros(n_holders, np.bool_)
+    q_h = np.empty(64, np.int64)
+    q_dead = np.empty(64, np.int64)
+    q_val = np.empty(64, np.float64)
+    q_asset = np.empty(64, np.int64)
+    q_hop = np.empty(64, np.int64)
+    n_q = 0
+    r_e = np.empty(64, np.int64)
+    r_t = np.empty(64, np.float64)
+    r_hop = np.empty(64, np.int64)
+    n_rec = 0
+    for s in seeds:
+        if seen[s]:
+            continue
+        seen[s] = True
+        q_h = _grow_i8(q_h, n_q + 1)
+        q_dead = _grow_i8(q_dead, n_q + 1)
+        q_val = _grow_f8(q_val, n_q + 1)
+        q_asset = _grow_i8(q_asset, n_q + 1)
+        q_hop = _grow_i8(q_hop, n_q + 1)
+        q_h[n_q] = s
+        q_dead[n_q] = len(src)
+        q_val[n_q] = -1.0
+        q_asset[n_q] = -1
+        q_hop[n_q] = 0
+        n_q += 1
+    head = 0
+    while head < n_q:
+        h = q_h[head]
+        deadline = q_dead[head]
+        value = q_val[head]
+        a = q_asset[head]
+        hop = q_hop[head] + 1
+        head += 1
+        if hop > max_hops:
+            continue
+        end = _lower_bound(in_edges, in_ptr[h], in_ptr[h + 1], deadline)
+        total = 0.0
+        for p in range(in_ptr[h], end):
+            k = in_edges[p]
+            if a < 0 or units[k] >= 0 and _same_asset(k, a, units):
+                total += units[k]
+        for p in range(in_ptr[h], end):
+            k = in_edges[p]
+            amount = float(units[k])
+            if value < 0 or policy == 0:
+                part = amount
+            else:
+                part = value * amount / total if total > 0 else 0.0
+            if amount <= 0 or part <= 0 or part / amount < min_fraction and policy != 0:
+                continue
+            r_e = _grow_i8(r_e, n_rec + 1)
+            r_t = _grow_f8(r_t, n_rec + 1)
+            r_hop = _grow_i8(r_hop, n_rec + 1)
+            r_e[n_rec] = k
+            r_t[n_rec] = part
+            r_hop[n_rec] = hop
+            n_rec += 1
+            s = src[k]
+            if seen[s] or role[s] != ROLE_NORMAL and role[s] != ROLE_MIXER:
+                continue
+            seen[s] = True
+            q_h = _grow_i8(q_h, n_q + 1)
+            q_dead = _grow_i8(q_dead, n_q + 1)
+            q_val = _grow_f8(q_val, n_q + 1)
+            q_asset = _grow_i8(q_asset, n_q + 1)
+            q_hop = _grow_i8(q_hop, n_q + 1)
+            q_h[n_q] = s
+            q_dead[n_q] = k
+            q_val[n_q] = part
+            q_asset[n_q] = -1
+            q_hop[n_q] = hop
+            n_q += 1
+    order = np.argsort(r_e[:n_rec], kind="mergesort")
+    return r_e[:n_rec][order].copy(), r_t[:n_rec][order].copy(), r_hop[:n_rec][order].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def _same_asset(k: int, a: int, units: np.ndarray) -> bool:
+    return True
