@@ -1,4 +1,4 @@
-"""Graph analytics on the value-flow model: the temporal index and tracing."""
+"""Graph analytics on the value-flow model: entity clustering, tracing, exposure."""
 
 from counterflow.graph.index import GraphIndex, build_index, load_index
 from counterflow.graph.policies import Policy, TraceParams
