@@ -186,7 +186,8 @@ def scenario_dirs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     run_scenario(CONFIG, folder)
     for chain in ("bitcoin", "ethereum"):
         ingest(chain, [folder / chain], data_dir=DataDirectory(root / "store"))
-    blocks = [json.loads(line) for line in open(folder / "bitcoin" / "blocks.json")]
+    with open(folder / "bitcoin" / "blocks.json") as fh:
+        blocks = [json.loads(line) for line in fh]
     middle = blocks[len(blocks) // 2]["number"]
     for half, keep in (("first", lambda b: b < middle), ("second", lambda b: b >= middle)):
         out = root / half
