@@ -89,7 +89,18 @@ OUTPUT = np.dtype([("address", np.int64), ("kind", np.int8), ("value", np.int64)
 #: A bridge deposit seen here, to be released on the other chain (user, amount in satoshi);
 #: as a release owed here, ``address`` (when not -1) is paid instead of the user's wallet.
 CROSSING = np.dtype(
-    [("user", np.int64), ("amount", np.int64), ("block", np.int64), ("address", np.int64)]
+    [
+        ("user", np.int64),
+        ("amount", np.int64),
+        ("block", np.int64),
+        ("address", np.int64),
+        # for the bridge's ledger: the deposit's tx number (on whichever chain it was made)
+        # and amount there; as a release owed here, the tx that paid it and the payee
+        ("deposit", np.int64),
+        ("deposited", np.int64),
+        ("release", np.int64),
+        ("payee", np.int64),
+    ]
 )
 
 # Indexes into the counters array.
@@ -569,6 +580,7 @@ def run_blocks(
                 user = releases[rel_next].user
                 payees[0] = _receiving_address(wallets, user, address_kind, address_owner, counters)
             amounts[0] = releases[rel_next].amount
+            paid = releases[rel_next]
             t = _spend(
                 utxos,
                 free,
@@ -591,6 +603,8 @@ def run_blocks(
             )
             rel_next += 1
             if t >= 0:
+                paid.release = txs[t].number
+                paid.payee = payees[0]
                 fees += txs[t].fee
                 index += 1
         attempts = 0
@@ -867,6 +881,8 @@ def run_blocks(
                     c.amount = amounts[0]
                     c.block = block
                     c.address = -1
+                    c.deposit = txs[t].number
+                    c.deposited = amounts[0]
                     counters[C_CROSS] += 1
             if t >= 0:
                 fees += txs[t].fee

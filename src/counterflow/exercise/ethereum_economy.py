@@ -96,7 +96,19 @@ SUB = np.dtype(
         ("amount", np.int64),
     ]
 )
-CROSSING = np.dtype([("user", np.int64), ("amount", np.int64), ("block", np.int64)])
+#: ``deposit``/``deposited``: the deposit's tx number and amount on its own chain, for the
+#: bridge's ledger; ``release``/``payee``: the tx that paid a release owed here, and to whom.
+CROSSING = np.dtype(
+    [
+        ("user", np.int64),
+        ("amount", np.int64),
+        ("block", np.int64),
+        ("deposit", np.int64),
+        ("deposited", np.int64),
+        ("release", np.int64),
+        ("payee", np.int64),
+    ]
+)
 NOTE = np.dtype([("user", np.int64), ("block", np.int64)])
 
 C_TX, C_SUB, C_ACCOUNT, C_TXNO, C_CROSS, C_TRANSFERS, C_QHEAD, C_QTAIL = range(8)
@@ -375,6 +387,7 @@ def run_blocks(
         while rel_next < len(releases) and releases[rel_next].block <= block:
             user = user_account[releases[rel_next].user]
             amount = releases[rel_next].amount
+            paid = releases[rel_next]
             rel_next += 1
             if balances[bridge, ETH] < amount:
                 continue
@@ -394,6 +407,8 @@ def run_blocks(
             )
             if t >= 0:
                 _sub(txs, t, subs, balances, counters, SUB_INTERNAL, ETH, bridge, user, amount)
+                paid.release = txs[t].number
+                paid.payee = user
                 index += 1
         attempts = 0
         while counters[C_TRANSFERS] - produced_before < wanted and attempts < 4 * wanted + 16:
@@ -813,6 +828,8 @@ def run_blocks(
                         c.user = u
                         c.amount = value
                         c.block = block
+                        c.deposit = txs[t].number
+                        c.deposited = value
             if t >= 0:
                 index += 1
         counters[C_DEBT] += counters[C_TRANSFERS] - produced_before - block_budgets[b]

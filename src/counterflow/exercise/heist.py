@@ -530,7 +530,9 @@ class Heist:
             number = self._eth(when, "bridge-deposit", account, bridge, lot, eth.CALL_BRIDGE_IN, [])
             address = self._btc_address("bridge-release")
             release_at = when + self._later(20 * MINUTE, 90 * MINUTE)
-            self.world.owe_btc(release_at, satoshi_for_held(lot), address=address)
+            self.world.owe_btc(
+                release_at, satoshi_for_held(lot), address=address, deposit=(number, lot)
+            )
             self._awaited[address] = (self.world.eth_tx_hash(number), lot, release_at)
             when += self._later(5 * MINUTE, 40 * MINUTE)
 

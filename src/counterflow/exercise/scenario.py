@@ -48,6 +48,8 @@ from counterflow.exercise.world import (
 Progress = Callable[[float], None]
 B = TypeVar("B", btc.BitcoinBuffers, eth.EthereumBuffers)
 _FLUSH_SHARE = 0.4
+#: Wei per held ETH unit of the Ethereum economy (its balances are in units of 10^6 wei).
+_WEI_PER_HELD = 10**6
 
 
 @dataclass
@@ -169,6 +171,9 @@ class _Run:
         self.btc_tx_counts = np.zeros(len(self.btc_blocks.numbers), np.int64)
         self.eth_tx_counts = np.zeros(len(self.eth_blocks.numbers), np.int64)
         self.eth_gas = np.zeros(len(self.eth_blocks.numbers), np.int64)
+        #: The bridge operator's ledger: (release time, deposit chain, tx, amount, release
+        #: chain, tx, address, amount) for every crossing, background and heists alike.
+        self.crossings: list[tuple[int, str, str, int, str, str, str, int]] = []
 
     def _fund_bridge(self, rng: np.random.Generator) -> None:
         """The bridge's Bitcoin float must cover what the heists will bridge."""
@@ -212,6 +217,7 @@ class _Run:
             _json(build_injects(truth, self.world.rng)), encoding="utf-8"
         )
         write_labels(self.out / "labels", self.world, cfg.seed)
+        self._write_crossings()
         write_owners(self.out / "ground_truth" / "owners.parquet", self.world, self.heists)
         btc_count = int(self.world.btc.counters[btc.C_TRANSFERS])
         eth_count = int(self.world.eth.counters[eth.C_TRANSFERS])
@@ -282,6 +288,20 @@ class _Run:
             self._bridge_crossings_from_eth()
             if done < len(numbers) or eth.buffered(state) > _FLUSH_SHARE * len(buffers.txs):
                 self._flush_eth(files)
+        first_block = int(self.eth_blocks.numbers[0])
+        for r in releases[releases["release"] >= 0]:
+            self.crossings.append(
+                (
+                    int(self.eth_blocks.times[int(r["block"]) - first_block]),
+                    "bitcoin",
+                    world.btc_tx_hash(int(r["deposit"])),
+                    int(r["deposited"]),
+                    "ethereum",
+                    world.eth_tx_hash(int(r["release"])),
+                    world.eth_address_text(int(r["payee"])),
+                    int(r["amount"]) * _WEI_PER_HELD,
+                )
+            )
 
     def _bridge_crossings_from_eth(self) -> None:
         state, buffers = self.world.eth, self.eth_sets.current
@@ -292,7 +312,12 @@ class _Run:
             when = int(self.eth_blocks.times[int(c["block"]) - first]) + int(
                 rng.integers(1200, 5400)
             )
-            self.world.owe_btc(when, satoshi_for_held(int(c["amount"])), user=int(c["user"]))
+            self.world.owe_btc(
+                when,
+                satoshi_for_held(int(c["amount"])),
+                user=int(c["user"]),
+                deposit=(int(c["deposit"]), int(c["deposited"])),
+            )
         state.counters[eth.C_CROSS] = 0
 
     def _run_btc(self, k: int, file: IO[bytes]) -> None:
@@ -309,6 +334,19 @@ class _Run:
             tx_before = out_before = 0
             if btc.simulate(state, buffers, numbers, budgets, injections, releases) == 0:
                 raise RuntimeError("a Bitcoin block does not fit in empty buffers")
+        for r in releases[releases["release"] >= 0]:
+            self.crossings.append(
+                (
+                    world.btc_time,
+                    "ethereum",
+                    world.eth_tx_hash(int(r["deposit"])),
+                    int(r["deposited"]) * _WEI_PER_HELD,
+                    "bitcoin",
+                    world.btc_tx_hash(int(r["release"])),
+                    world.btc_address_text(int(r["payee"])),
+                    int(r["amount"]),
+                )
+            )
         txs = buffers.txs[tx_before : state.counters[btc.C_TX]]
         outputs = buffers.outputs[: state.counters[btc.C_OUT]]
         for heist in self.heists:
@@ -316,7 +354,12 @@ class _Run:
         rng = world.rng
         for c in buffers.crossings[: state.counters[btc.C_CROSS]]:
             when = world.btc_time + int(rng.integers(1200, 5400))
-            world.owe_eth(when, held_for_satoshi(int(c["amount"])), int(c["user"]))
+            world.owe_eth(
+                when,
+                held_for_satoshi(int(c["amount"])),
+                int(c["user"]),
+                deposit=(int(c["deposit"]), int(c["deposited"])),
+            )
         state.counters[btc.C_CROSS] = 0
         if btc.buffered_io(state) > _FLUSH_SHARE * len(buffers.inputs):
             self._flush_btc(file)
@@ -394,6 +437,22 @@ class _Run:
             f"{lst},LSTX,LSTX Liquid Staked Ether,18,,{e.numbers[0]}\n",
             encoding="utf-8",
         )
+
+    def _write_crossings(self) -> None:
+        """``bridge/crossings.csv``: what a bridge operator publishes about its crossings."""
+        folder = self.out / "bridge"
+        folder.mkdir()
+        lines = [
+            "deposit_chain,deposit_tx,deposit_amount,release_chain,release_tx,"
+            "release_address,release_amount,release_time"
+        ]
+        for when, d_chain, d_tx, d_amount, r_chain, r_tx, address, r_amount in sorted(
+            self.crossings
+        ):
+            lines.append(
+                f"{d_chain},{d_tx},{d_amount},{r_chain},{r_tx},{address},{r_amount},{_iso(when)}"
+            )
+        (folder / "crossings.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def _truth(self) -> GroundTruth:
         cfg = self.config

@@ -204,14 +204,30 @@ class World:
         return txs, inputs, outputs, extra
 
     # -- bridge -------------------------------------------------------------------------
-    def owe_btc(self, time: int, amount: int, *, user: int = -1, address: int = -1) -> None:
+    def owe_btc(
+        self,
+        time: int,
+        amount: int,
+        *,
+        user: int = -1,
+        address: int = -1,
+        deposit: tuple[int, int] = (-1, 0),
+    ) -> None:
+        """A release owed on Bitcoin for ``deposit`` (Ethereum tx number, held units)."""
         record = np.zeros(1, btc.CROSSING)[0]
         record["user"], record["amount"], record["address"] = user, amount, address
+        record["deposit"], record["deposited"] = deposit
+        record["release"], record["payee"] = -1, -1
         heapq.heappush(self._btc_releases, _Release(time, next(self._release_seq), record))
 
-    def owe_eth(self, time: int, amount: int, user: int) -> None:
+    def owe_eth(
+        self, time: int, amount: int, user: int, deposit: tuple[int, int] = (-1, 0)
+    ) -> None:
+        """A release owed on Ethereum for ``deposit`` (Bitcoin tx number, satoshi)."""
         record = np.zeros(1, eth.CROSSING)[0]
         record["user"], record["amount"] = user, amount
+        record["deposit"], record["deposited"] = deposit
+        record["release"], record["payee"] = -1, -1
         heapq.heappush(self._eth_releases, _Release(time, next(self._release_seq), record))
 
     def due_btc_releases(self) -> np.ndarray:
