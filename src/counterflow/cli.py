@@ -665,6 +665,92 @@ def exercise_playbooks(as_json: bool) -> None:
     _emit(document, as_json, render)
 
 
+@cli.command("trace")
+@click.option("--chain", default=None, help="Chain of the seed addresses (e.g. ethereum).")
+@click.option("--from", "seeds", multiple=True, help="Seed address (repeatable).")
+@click.option("--backward", is_flag=True, help="Trace where the seeds' funds came from.")
+@click.option("--policy", default="haircut", show_default=True, help="poison, haircut or fifo.")
+@click.option("--max-hops", type=int, default=64, show_default=True)
+@click.option(
+    "--min-amount", type=float, default=0.0, help="Smallest tainted amount followed (whole units)."
+)
+@click.option(
+    "--min-fraction", type=float, default=0.001, show_default=True,
+    help="Smallest tainted share of a transfer followed.",
+)
+@click.option("--since", default=None, help="Seeds taint what leaves them from this UTC time on.")
+@click.option("--labels", "labels", multiple=True, type=click.Path(path_type=Path),
+              help="GraphSense TagPack YAML (repeatable).")
+@click.option("--links", "links", multiple=True, type=click.Path(path_type=Path),
+              help="Bridge links CSV, e.g. an operator's crossings.csv (repeatable).")
+@click.option("--evidence", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write an evidence bundle (JSON) here.")
+@click.option("--replay", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Re-run the trace an evidence bundle describes.")
+@json_option
+@click.pass_obj
+def trace_command(
+    state: _State,
+    chain: str | None,
+    seeds: tuple[str, ...],
+    backward: bool,
+    policy: str,
+    max_hops: int,
+    min_amount: float,
+    min_fraction: float,
+    since: str | None,
+    labels: tuple[Path, ...],
+    links: tuple[Path, ...],
+    evidence: Path | None,
+    replay: Path | None,
+    as_json: bool,
+) -> None:
+    """Trace stolen value forward (or backward) from seed addresses; list its destinations."""
+    from counterflow.graph.evidence import replay as replay_bundle
+    from counterflow.graph.evidence import result_text, write_bundle
+    from counterflow.graph.policies import BACKWARD, FORWARD, TraceParams
+    from counterflow.graph.trace import trace
+
+    if replay is not None:
+        result = replay_bundle(replay, state.directory)
+    else:
+        if chain is None:
+            raise ConfigError("give --chain (e.g. --chain ethereum)")
+        params = TraceParams(
+            chain=chain,
+            seeds=seeds,
+            direction=BACKWARD if backward else FORWARD,
+            policy=policy,
+            max_hops=max_hops,
+            min_amount=min_amount,
+            min_fraction=min_fraction,
+            since=since,
+        )
+        result = trace(state.directory, params, labels=labels, links=links)
+    if evidence is not None:
+        write_bundle(result, evidence)
+    if as_json:
+        click.echo(result_text(result), nl=False)
+        return
+    console = Console()
+    table = Table(title=f"Destinations ({result.params.policy}, {result.params.direction})")
+    for column in ("chain", "service", "deposit address", "asset", "tainted", "time", "tx"):
+        table.add_column(column, justify="right" if column == "tainted" else "left")
+    for d in result.destinations:
+        table.add_row(
+            d.chain, d.service, d.address, d.asset,
+            _units(str(d.amount), _DECIMALS.get(d.asset)), d.time, (d.tx_hash or "")[:18],
+        )
+    console.print(table)
+    laundering = sum(1 for h in result.holders if h.role == "laundering")
+    console.print(
+        f"{laundering} addresses reached, {len(result.transfers)} tainted transfers, "
+        f"{len(result.destinations)} destination deposits, {len(result.crossings)} bridge crossings"
+    )
+    if evidence is not None:
+        console.print(f"evidence bundle: {evidence}")
+
+
 @contextmanager
 def _fraction_progress(enabled: bool, label: str) -> Iterator[Callable[[float], None]]:
     """A percentage bar on stderr for work that reports the fraction done."""

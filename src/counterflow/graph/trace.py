@@ -226,8 +226,9 @@ def trace(
     chain = get_chain(params.chain).name
     if chain not in store.chains():
         raise InputError(f"chain {chain!r} is not in the store {store.root}; ingest it first")
-    packs = load_tagpacks(list(labels))
-    link_files = [load_links(p) for p in links]
+    # absolute paths: an evidence bundle must name the same files from any folder
+    packs = load_tagpacks([Path(p).resolve() for p in labels])
+    link_files = [load_links(Path(p).resolve()) for p in links]
     seeds = [normalize_address(chain, s) for s in params.seeds]
     policy = Policy.parse(params.policy)
     with StoreReader(store) as reader:
