@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,23 @@ def sql_list(values: Sequence[str]) -> str:
     return "[" + ", ".join(sql_literal(v) for v in values) + "]"
 
 
+def default_memory_limit() -> str:
+    """``$COUNTERFLOW_MEMORY_LIMIT`` (e.g. ``8GB``), else half of the machine's memory.
+
+    DuckDB's own default is 80%: on a machine shared with a node or other jobs that is enough
+    for the kernel to kill the ingest of a large export. Past the limit, joins, sorts and
+    aggregations spill to disk instead.
+    """
+    configured = os.environ.get("COUNTERFLOW_MEMORY_LIMIT")
+    if configured:
+        return configured
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return "4GB"
+    return f"{max(1, total // 2 // 2**20)}MB"
+
+
 class DuckDBEngine(Engine):
     name = "duckdb"
 
@@ -35,10 +55,15 @@ class DuckDBEngine(Engine):
         self.con = duckdb.connect(":memory:")
         if threads:
             self.con.execute(f"SET threads = {int(threads)}")
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
-        if temp_directory is not None:
-            self.con.execute(f"SET temp_directory = {sql_literal(str(temp_directory))}")
+        self.con.execute(
+            f"SET memory_limit = {sql_literal(memory_limit or default_memory_limit())}"
+        )
+        # Spill files go to a private folder removed on close, not to ./.tmp of the caller.
+        self._spill: str | None = None
+        if temp_directory is None:
+            self._spill = tempfile.mkdtemp(prefix="counterflow-spill-")
+            temp_directory = Path(self._spill)
+        self.con.execute(f"SET temp_directory = {sql_literal(str(temp_directory))}")
         self.con.execute("SET TimeZone = 'UTC'")
 
     def read_export(
@@ -147,6 +172,8 @@ class DuckDBEngine(Engine):
 
     def close(self) -> None:
         self.con.close()
+        if self._spill is not None:
+            shutil.rmtree(self._spill, ignore_errors=True)
 
 
 def _q(identifier: str) -> str:
