@@ -520,8 +520,8 @@ def demo(state: _State, as_json: bool) -> None:
             console.print(
                 f"[bold]heist {heist['name']}[/] at {heist['theft_time']}: stole {stolen}; "
                 f"{heist['laundering_addresses']:,} laundering addresses, "
-                f"{heist['bridge_crossings']} bridge crossings, "
-                f"{heist['cash_out_deposits']} cash-out deposits"
+                f"{heist['bridge_crossings']:,} bridge crossings, "
+                f"{heist['cash_out_deposits']:,} cash-out deposits"
             )
             for service, amounts in sorted(heist["cashed_out"].items()):
                 parts = ", ".join(f"{_units(str(v), _DECIMALS[a])} {a}" for a, v in amounts.items())
