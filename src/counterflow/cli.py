@@ -675,18 +675,39 @@ def exercise_playbooks(as_json: bool) -> None:
     "--min-amount", type=float, default=0.0, help="Smallest tainted amount followed (whole units)."
 )
 @click.option(
-    "--min-fraction", type=float, default=0.001, show_default=True,
+    "--min-fraction",
+    type=float,
+    default=0.001,
+    show_default=True,
     help="Smallest tainted share of a transfer followed.",
 )
 @click.option("--since", default=None, help="Seeds taint what leaves them from this UTC time on.")
-@click.option("--labels", "labels", multiple=True, type=click.Path(path_type=Path),
-              help="GraphSense TagPack YAML (repeatable).")
-@click.option("--links", "links", multiple=True, type=click.Path(path_type=Path),
-              help="Bridge links CSV, e.g. an operator's crossings.csv (repeatable).")
-@click.option("--evidence", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write an evidence bundle (JSON) here.")
-@click.option("--replay", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Re-run the trace an evidence bundle describes.")
+@click.option(
+    "--labels",
+    "labels",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="GraphSense TagPack YAML (repeatable).",
+)
+@click.option(
+    "--links",
+    "links",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Bridge links CSV, e.g. an operator's crossings.csv (repeatable).",
+)
+@click.option(
+    "--evidence",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write an evidence bundle (JSON) here.",
+)
+@click.option(
+    "--replay",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Re-run the trace an evidence bundle describes.",
+)
 @json_option
 @click.pass_obj
 def trace_command(
@@ -738,8 +759,13 @@ def trace_command(
         table.add_column(column, justify="right" if column == "tainted" else "left")
     for d in result.destinations:
         table.add_row(
-            d.chain, d.service, d.address, d.asset,
-            _units(str(d.amount), _DECIMALS.get(d.asset)), d.time, (d.tx_hash or "")[:18],
+            d.chain,
+            d.service,
+            d.address,
+            d.asset,
+            _units(str(d.amount), _DECIMALS.get(d.asset)),
+            d.time,
+            (d.tx_hash or "")[:18],
         )
     console.print(table)
     laundering = sum(1 for h in result.holders if h.role == "laundering")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Traced
 
+from conftest import Traced
 from counterflow.exercise import load_ground_truth, parse_answers, score
 from counterflow.graph import TraceParams, trace
 

@@ -34,10 +34,28 @@ def _run(
     role = np.zeros(n + 1, np.int8)
     role[n] = ROLE_SINK
     out = forward(
-        ix["src"], ix["dst"], ix["units"], ix["asset"], ix["tx"], ix["link"],
-        ix["out_ptr"], ix["out_edges"], ix["in_ptr"], ix["in_edges"], role, n, False,
-        int(policy), 64, np.zeros(1), 0.0, np.array(seeds, np.int64),
-        np.zeros(len(seeds), np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64),
+        ix["src"],
+        ix["dst"],
+        ix["units"],
+        ix["asset"],
+        ix["tx"],
+        ix["link"],
+        ix["out_ptr"],
+        ix["out_edges"],
+        ix["in_ptr"],
+        ix["in_edges"],
+        role,
+        n,
+        False,
+        int(policy),
+        64,
+        np.zeros(1),
+        0.0,
+        np.array(seeds, np.int64),
+        np.zeros(len(seeds), np.int64),
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        np.zeros(0, np.int64),
     )
     return {int(e): float(t) for e, t in zip(out[0], out[1], strict=True)}
 

@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Traced
 
+from conftest import Traced
 from counterflow.cli import main
 
 
@@ -37,7 +37,9 @@ def test_replay_is_byte_identical_and_refuses_changed_data(
     document = json.loads(first)
     assert document["destinations"] and document["crossings"]
     assert all(t["rule"] for t in json.loads(bundle.read_text())["hops"])
-    assert main(["--data-dir", str(bybit.store.root), "trace", "--replay", str(bundle), "--json"]) == 0
+    assert (
+        main(["--data-dir", str(bybit.store.root), "trace", "--replay", str(bundle), "--json"]) == 0
+    )
     assert capsys.readouterr().out == first
     labels.write_text(labels.read_text() + "\n# edited\n")
     assert main(["--data-dir", str(bybit.store.root), "trace", "--replay", str(bundle)]) != 0

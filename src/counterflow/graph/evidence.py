@@ -69,7 +69,9 @@ def verify(document: dict[str, Any], directory: DataDirectory) -> None:
         then = {(p["table"], p["path"]): p["sha256"] for p in recorded["parts"]}
         if now != then:
             changed = sorted(
-                f"{t}/{p}" for (t, p) in set(now) ^ set(then) | {k for k in now if now[k] != then.get(k, now[k])}
+                f"{t}/{p}"
+                for (t, p) in set(now) ^ set(then)
+                | {k for k in now if now[k] != then.get(k, now[k])}
             )
             raise InputError(
                 f"replay: the {chain} store differs from the bundle's "

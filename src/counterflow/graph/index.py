@@ -258,10 +258,9 @@ def build_index(directory: DataDirectory, chain: str) -> GraphIndex:
         if spec.name not in reader.chains:
             raise InputError(f"chain {spec.name!r} is not in the store {directory.root}")
         t = reader.table(spec.name, "transfers")
+        addresses = reader.table(spec.name, "addresses")
         n_addresses = int(
-            reader.rows(
-                f"SELECT coalesce(max(address_id) + 1, 0) FROM {reader.table(spec.name, 'addresses')}"
-            )[0][0]
+            reader.rows(f"SELECT coalesce(max(address_id) + 1, 0) FROM {addresses}")[0][0]
         )
         n_transactions = int(
             reader.rows(

@@ -341,10 +341,7 @@ def forward(
                     lot = s_head[slot]
                     while need > 0 and lot >= 0:
                         take = min(need, lot_amt[lot])
-                        if lot_amt[lot] > 0:
-                            part = lot_taint[lot] * take / lot_amt[lot]
-                        else:
-                            part = 0.0
+                        part = lot_taint[lot] * take / lot_amt[lot] if lot_amt[lot] > 0 else 0.0
                         c += part
                         lot_taint[lot] -= part
                         lot_amt[lot] -= take
@@ -539,8 +536,10 @@ def forward(
         if popped >= 0:
             slot = popped
             a_s = s_a[slot]
-            if s_mode[slot] != _MODE_SOURCE and s_pending[slot] == 0 and (
-                policy != 0 or s_mode[slot] == _MODE_MIXER
+            if (
+                s_mode[slot] != _MODE_SOURCE
+                and s_pending[slot] == 0
+                and (policy != 0 or s_mode[slot] == _MODE_MIXER)
             ):
                 t = s_taint[slot]
                 haircut = s_mode[slot] == _MODE_MIXER or policy == _HAIRCUT
@@ -651,7 +650,7 @@ def backward(
         total = 0.0
         for p in range(in_ptr[h], end):
             k = in_edges[p]
-            if a < 0 or units[k] >= 0 and _same_asset(k, a, units):
+            if a < 0 or (units[k] >= 0 and _same_asset(k, a, units)):
                 total += units[k]
         for p in range(in_ptr[h], end):
             k = in_edges[p]
@@ -660,7 +659,7 @@ def backward(
                 part = amount
             else:
                 part = value * amount / total if total > 0 else 0.0
-            if amount <= 0 or part <= 0 or part / amount < min_fraction and policy != 0:
+            if amount <= 0 or part <= 0 or (part / amount < min_fraction and policy != 0):
                 continue
             r_e = _grow_i8(r_e, n_rec + 1)
             r_t = _grow_f8(r_t, n_rec + 1)
@@ -670,7 +669,7 @@ def backward(
             r_hop[n_rec] = hop
             n_rec += 1
             s = src[k]
-            if seen[s] or role[s] != ROLE_NORMAL and role[s] != ROLE_MIXER:
+            if seen[s] or (role[s] != ROLE_NORMAL and role[s] != ROLE_MIXER):
                 continue
             seen[s] = True
             q_h = _grow_i8(q_h, n_q + 1)

@@ -246,8 +246,9 @@ def trace(
             if policy == Policy.FIFO:
                 raise InputError("backward tracing supports poison and haircut, not fifo")
             return _backward(session, params, first, [ids[s] for s in seeds], packs, link_files)
-        return _forward(session, params, policy, first, [ids[s] for s in seeds], since, packs,
-                        link_files)
+        return _forward(
+            session, params, policy, first, [ids[s] for s in seeds], since, packs, link_files
+        )
 
 
 def _data_document(
@@ -296,9 +297,7 @@ def _forward(
         leg = legs.pop(0)
         c = session.chain(leg.chain)
         ix = c.index
-        min_units = np.array(
-            [ix.from_base_units(a, 0) for a in range(ix.n_assets)], np.float64
-        )
+        min_units = np.array([ix.from_base_units(a, 0) for a in range(ix.n_assets)], np.float64)
         if params.min_amount > 0:
             decimals = _decimals(session, c)
             min_units = np.array(
@@ -337,25 +336,27 @@ def _forward(
         edges, taint, hops = out[0], out[1], out[2]
         into_bridge = c.bounds.role[ix.dst[edges]] == ROLE_BRIDGE
         deposits: dict[int, tuple[float, int]] = {}
-        for e, t, h in zip(edges[into_bridge], taint[into_bridge], hops[into_bridge], strict=True):
+        for e, t, hop_e in zip(
+            edges[into_bridge], taint[into_bridge], hops[into_bridge], strict=True
+        ):
             tx = int(ix.tx[e])
             share = ix.to_base_units(int(ix.asset[e]), float(t))
-            prev = deposits.get(tx, (0.0, int(h)))
-            deposits[tx] = (prev[0] + share, min(prev[1], int(h)))
+            prev = deposits.get(tx, (0.0, int(hop_e)))
+            deposits[tx] = (prev[0] + share, min(prev[1], int(hop_e)))
         hashes = session.tx_hashes(c.name, sorted(deposits))
         targets: dict[tuple[str, float], _Leg] = {}
         for tx, (tainted, hop) in sorted(deposits.items()):
             tx_hash = normal_tx(c.name, hashes.get(tx, ""))
             for link in by_deposit.get((c.name, tx_hash), []):
-                key = (link.deposit_tx, link.release_tx)
+                pair = (link.deposit_tx, link.release_tx)
                 confidence = min(leg.confidence, link.confidence)
-                if key in followed or confidence < params.min_link_confidence:
+                if pair in followed or confidence < params.min_link_confidence:
                     continue
-                followed.add(key)
+                followed.add(pair)
                 if link.release_chain not in session.directory.chains():
                     continue
-                share = min(1.0, tainted / link.deposit_amount) if link.deposit_amount else 0.0
-                released = int(link.release_amount * share)
+                fraction = min(1.0, tainted / link.deposit_amount) if link.deposit_amount else 0.0
+                released = int(link.release_amount * fraction)
                 crossings.append(
                     {
                         "deposit_chain": link.deposit_chain,
@@ -376,11 +377,12 @@ def _forward(
                     (link.release_chain, confidence), _Leg(link.release_chain, confidence)
                 )
                 nxt.seed_edges.append(edge)
-                nxt.seed_taint.append(target.index.from_base_units(target.index.asset[edge],
-                                                                   released))
+                nxt.seed_taint.append(
+                    target.index.from_base_units(target.index.asset[edge], released)
+                )
                 nxt.seed_hop.append(hop + 1)
-        for key in sorted(targets):
-            leg_next = targets[key]
+        for target_key in sorted(targets):
+            leg_next = targets[target_key]
             order = np.argsort(leg_next.seed_edges, kind="stable")
             leg_next.seed_edges = [leg_next.seed_edges[i] for i in order]
             leg_next.seed_taint = [leg_next.seed_taint[i] for i in order]
@@ -437,7 +439,11 @@ def _assemble(
         names = session.address_texts(c.name, addr_ids)
         hashes = session.tx_hashes(c.name, sorted({int(t) for t in ix.tx[edges] if t >= 0}))
         for e, t, h, t_in, rule in zip(
-            edges.tolist(), taint.tolist(), hops.tolist(), taint_in.tolist(), rules.tolist(),
+            edges.tolist(),
+            taint.tolist(),
+            hops.tolist(),
+            taint_in.tolist(),
+            rules.tolist(),
             strict=True,
         ):
             a = int(ix.asset[e])
