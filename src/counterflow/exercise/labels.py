@@ -80,7 +80,7 @@ def write_labels(folder: Path, world: World, seed: int) -> Path:
         "tags:",
     ]
     for tag in service_tags(world):
-        lines.append(f"- address: {tag['address']}")
+        lines.append(f'- address: "{tag["address"]}"')
         lines.append(f"  currency: {tag['currency']}")
         lines.append(f'  label: "{tag["label"]}"')
         lines.append(f"  category: {tag['category']}")
