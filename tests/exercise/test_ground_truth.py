@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import yaml
 from exercise_scenario import CONFIG, Scenario
 
+from counterflow.attribution.tagpack import load_tagpack
 from counterflow.chains.registry import normalize_address
 from counterflow.exercise import load_ground_truth
 from counterflow.exercise.truth import GroundTruth
@@ -170,16 +172,17 @@ def test_every_stored_address_has_a_true_owner(scenario: Scenario) -> None:
 
 
 def test_labels_are_a_tagpack_of_valid_service_addresses(scenario: Scenario) -> None:
-    text = (scenario.folder / "labels" / "services.yaml").read_text(encoding="utf-8")
-    assert text.startswith("title: ") and "\ntags:\n" in text
-    tags = [block for block in text.split("\n- ")[1:]]
-    categories = set()
-    for block in tags:
-        fields = dict(line.strip().split(": ", 1) for line in block.strip().splitlines())
-        chain = "bitcoin" if fields["currency"] == "BTC" else "ethereum"
-        address = fields.get("address") or block.split("\n")[0].split(": ", 1)[1]
-        assert normalize_address(chain, address) == address
-        categories.add(fields["category"])
+    path = scenario.folder / "labels" / "services.yaml"
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert {"title", "creator", "tags"} <= set(document)
+    # Every address is text in its chain's canonical form, so any YAML reader gets it as is.
+    for entry in document["tags"]:
+        chain = "bitcoin" if entry["currency"] == "BTC" else "ethereum"
+        assert isinstance(entry["address"], str)
+        assert normalize_address(chain, entry["address"]) == entry["address"]
+    pack = load_tagpack(path)
+    assert len(pack.tags) == len(document["tags"])
+    categories = {tag.category for tag in pack.tags}
     assert {"exchange", "bridge", "mixing_service", "defi_dex", "otc_broker"} <= categories
 
 
