@@ -2,12 +2,14 @@
 
 ``scenario_store(20_000_000, seed=3)`` returns the scenario folder (exports, labels, ground
 truth, injects) and a data directory holding both chains ingested, under benchmarks/work/
-(ignored by git). A folder is reused only if its marker says it was finished with the same
-version of the generator's command line, so an interrupted preparation is redone.
+(ignored by git). A folder is reused only if its marker says it was finished by the same
+simulator (a hash of the exercise package's sources), so an interrupted preparation, or one
+made by an older simulator, is redone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -15,6 +17,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from counterflow import exercise
 
 WORK = Path(__file__).resolve().parent / "work"
 
@@ -28,12 +32,21 @@ class ScenarioStore:
     ingest_seconds: float
 
 
+def simulator_version() -> str:
+    package = Path(exercise.__file__).parent
+    digest = hashlib.sha256()
+    for source in sorted(package.glob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def scenario_store(transfers: int, seed: int = 3) -> ScenarioStore:
     root = WORK / f"scenario-{transfers}-seed-{seed}"
     marker = root / "ready.json"
     if marker.is_file():
         done = json.loads(marker.read_text())
-        return ScenarioStore(root / "scenario", root / "data", **done)
+        if done.pop("simulator", None) == simulator_version():
+            return ScenarioStore(root / "scenario", root / "data", **done)
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     cli = [sys.executable, "-m", "counterflow"]
@@ -53,6 +66,7 @@ def scenario_store(transfers: int, seed: int = 3) -> ScenarioStore:
         )  # fmt: skip
     ingested = time.perf_counter() - started
     done = {
+        "simulator": simulator_version(),
         "transfers": transfers,
         "generate_seconds": round(generated, 1),
         "ingest_seconds": round(ingested, 1),

@@ -19,8 +19,10 @@ import numpy as np
 
 from counterflow.store.datadir import DataDirectory
 
-#: Transfer kinds that move value between two holders (not fees, not minting).
-MOVES = "(1, 2, 4, 5, 6)"
+#: Transfers that move value between two holders (not fees, not minting).
+MOVE_FILTER = (
+    "kind IN (1, 2, 4, 5, 6) AND (kind IN (1, 2) OR (src_id IS NOT NULL AND dst_id IS NOT NULL))"
+)
 
 
 @dataclass
@@ -57,8 +59,7 @@ def holder_graph(data_dir: Path, chains: tuple[str, ...] = ("bitcoin", "ethereum
                    CASE kind WHEN 2 THEN {tx_base} + tx_id ELSE {offset} + src_id END AS src,
                    CASE kind WHEN 1 THEN {tx_base} + tx_id ELSE {offset} + dst_id END AS dst
                 FROM read_parquet({files("transfers")})
-                WHERE kind IN {MOVES}
-                  AND (kind IN (1, 2) OR (src_id IS NOT NULL AND dst_id IS NOT NULL))"""
+                WHERE {MOVE_FILTER}"""
         )
         offset = tx_base + n_tx
     con.execute(
