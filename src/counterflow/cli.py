@@ -777,6 +777,99 @@ def trace_command(
         console.print(f"evidence bundle: {evidence}")
 
 
+@cli.command("exposure")
+@click.argument("subject")
+@click.option("--chain", required=True, help="Chain of the address (e.g. ethereum).")
+@click.option("--entity", is_flag=True, help="Exposure of the address's whole entity (cluster).")
+@click.option(
+    "--direction",
+    type=click.Choice(["received", "sent", "both"]),
+    default="received",
+    show_default=True,
+)
+@click.option("--hops", type=int, default=3, show_default=True, help="Largest hop count.")
+@click.option("--policy", default="haircut", show_default=True, help="poison, haircut or fifo.")
+@click.option("--since", default=None, help="Only the address's transfers from this UTC time on.")
+@click.option("--until", default=None, help="Only the address's transfers up to this UTC time.")
+@click.option(
+    "--labels",
+    "labels",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="GraphSense TagPack YAML (repeatable).",
+)
+@click.option(
+    "--links",
+    "links",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Bridge links CSV (repeatable; recorded with the report).",
+)
+@json_option
+@click.pass_obj
+def exposure_command(
+    state: _State,
+    subject: str,
+    chain: str,
+    entity: bool,
+    direction: str,
+    hops: int,
+    policy: str,
+    since: str | None,
+    until: str | None,
+    labels: tuple[Path, ...],
+    links: tuple[Path, ...],
+    as_json: bool,
+) -> None:
+    """Share of an address's received (sent) value from (to) each risk category within N hops."""
+    from counterflow.graph.exposure import exposure
+
+    report = exposure(
+        state.directory,
+        chain,
+        subject,
+        direction=direction,
+        max_hops=hops,
+        policy=policy,
+        labels=labels,
+        links=links,
+        entity=entity,
+        since=since,
+        until=until,
+    )
+
+    def render(console: Console) -> None:
+        for name, part in (("Received from", report.received), ("Sent to", report.sent)):
+            if part is None:
+                continue
+            table = Table(
+                title=f"{name} ({report.subject}, {report.params['policy']}, "
+                f"≤ {report.params['max_hops']} hops)"
+            )
+            for column in ("asset", "category", "amount", "share", "direct", "min hop", "top"):
+                justify = "right" if column in ("amount", "share", "direct", "min hop") else "left"
+                table.add_column(column, justify=justify)
+            for c in part.categories:
+                decimals = _DECIMALS.get(c.asset)
+                top = ", ".join(f"{x.label} {x.address[:12]}…" for x in c.contributors[:2])
+                table.add_row(
+                    c.asset,
+                    c.category,
+                    _units(str(c.amount), decimals),
+                    f"{c.share:.2%}",
+                    _units(str(c.direct), decimals),
+                    "—" if c.min_hop is None else str(c.min_hop),
+                    top,
+                )
+            console.print(table)
+            totals = ", ".join(
+                f"{_units(str(v), _DECIMALS.get(a))} {a}" for a, v in part.totals.items()
+            )
+            console.print(f"{part.transfers} transfers, total {totals or 'nothing'}")
+
+    _emit(report.to_json(), as_json, render)
+
+
 @contextmanager
 def _fraction_progress(enabled: bool, label: str) -> Iterator[Callable[[float], None]]:
     """A percentage bar on stderr for work that reports the fraction done."""
