@@ -847,8 +847,8 @@ def exposure_command(
                 f"≤ {report.params['max_hops']} hops)"
             )
             for column in ("asset", "category", "amount", "share", "direct", "min hop", "top"):
-                justify = "right" if column in ("amount", "share", "direct", "min hop") else "left"
-                table.add_column(column, justify=justify)
+                numeric = column in ("amount", "share", "direct", "min hop")
+                table.add_column(column, justify="right" if numeric else "left")
             for c in part.categories:
                 decimals = _DECIMALS.get(c.asset)
                 top = ", ".join(f"{x.label} {x.address[:12]}…" for x in c.contributors[:2])

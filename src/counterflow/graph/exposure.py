@@ -36,7 +36,7 @@ from counterflow.chains.registry import get_chain, normalize_address
 from counterflow.errors import InputError
 from counterflow.graph.index import GraphIndex
 from counterflow.graph.links import load_links
-from counterflow.graph.policies import ROLE_NORMAL, ROLE_SINK, ROLE_STOP, Policy
+from counterflow.graph.policies import ROLE_NORMAL, ROLE_SINK, ROLE_STOP, Policy, Rule
 from counterflow.graph.propagation import _lower_bound, forward
 from counterflow.graph.trace import _Chain, _epoch, _Session
 from counterflow.store.datadir import DataDirectory
@@ -345,6 +345,10 @@ def _run(
         seed_edges.astype(np.int64),
         np.asarray(ix.units, np.float64)[seed_edges],
         np.ones(len(seed_edges), np.int64),
+        np.full(len(seed_edges), int(Rule.SEED), np.int64),
+        # no CoinJoin split: a CoinJoin transaction pools like any other under the policy
+        np.zeros(0, np.int64),
+        np.zeros(0, np.float64),
     )
     return out[0], out[1], out[2]
 
