@@ -677,11 +677,24 @@ def exercise_playbooks(as_json: bool) -> None:
 @click.option(
     "--min-fraction",
     type=float,
-    default=0.001,
+    default=0.4,
     show_default=True,
     help="Smallest tainted share of a transfer followed.",
 )
 @click.option("--since", default=None, help="Seeds taint what leaves them from this UTC time on.")
+@click.option(
+    "--from-tx",
+    "seed_txs",
+    multiple=True,
+    help="Theft transaction (repeatable): only the seeds' transfers in these are tainted.",
+)
+@click.option(
+    "--min-link-confidence",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Bridge links below this confidence are not followed.",
+)
 @click.option(
     "--labels",
     "labels",
@@ -720,6 +733,8 @@ def trace_command(
     min_amount: float,
     min_fraction: float,
     since: str | None,
+    seed_txs: tuple[str, ...],
+    min_link_confidence: float,
     labels: tuple[Path, ...],
     links: tuple[Path, ...],
     evidence: Path | None,
@@ -746,6 +761,8 @@ def trace_command(
             min_amount=min_amount,
             min_fraction=min_fraction,
             since=since,
+            seed_txs=seed_txs,
+            min_link_confidence=min_link_confidence,
         )
         result = trace(state.directory, params, labels=labels, links=links)
     if evidence is not None:

@@ -56,6 +56,9 @@ def _run(
         np.zeros(0, np.int64),
         np.zeros(0),
         np.zeros(0, np.int64),
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int32),
+        np.zeros(0),
     )
     return {int(e): float(t) for e, t in zip(out[0], out[1], strict=True)}
 

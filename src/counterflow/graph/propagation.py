@@ -31,7 +31,10 @@ _FIFO = 2
 _MODE_POLICY = 0
 _MODE_MIXER = 1
 _MODE_SOURCE = 2
-_R_SEED, _R_POISON, _R_HAIRCUT, _R_FIFO, _R_COIN, _R_SWAP, _R_MIXER, _R_BRIDGE = range(8)
+_MODE_COINJOIN = 3
+_R_SEED, _R_POISON, _R_HAIRCUT, _R_FIFO, _R_COIN, _R_SWAP, _R_MIXER, _R_BRIDGE, _R_COINJOIN = range(
+    9
+)
 _NONE = np.int64(1) << np.int64(62)
 
 
@@ -191,6 +194,9 @@ def forward(
     seed_edges: np.ndarray,
     seed_taint: np.ndarray,
     seed_hop: np.ndarray,
+    seed_rule: np.ndarray,
+    cj_part: np.ndarray,
+    cj_ratio: np.ndarray,
 ) -> tuple[
     np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
 ]:
@@ -201,12 +207,18 @@ def forward(
     before it, the rule), then per holder-asset still holding taint at the end (holder and
     ``asset * 2**40``-free pairs packed as two rows of ``held_asset_taint``: asset, taint), and
     per asset the taint dropped under the thresholds.
+
+    Seed edges (``seed_edges`` …) enter with their own taint and rule (a bridge release, or a
+    theft transaction's transfer). With haircut, a UTXO transaction that ``cj_part`` marks as a
+    CoinJoin is split into sub-transactions (coinjoin.py): a matched participant's change
+    carries ``cj_ratio`` of its own inputs' taint, the rest pools over the equal outputs.
     """
+    cj_taint = np.zeros(len(cj_ratio), np.float64)
     n_edges = len(src)
     n_assets = len(min_units)
     width = n_assets + 1
     # slots
-    cap = 64
+    cap = max(64, len(seed_holders) + 1)
     s_h = np.empty(cap, np.int64)
     s_a = np.empty(cap, np.int64)
     s_mode = np.empty(cap, np.int64)
@@ -219,6 +231,8 @@ def forward(
     s_tail = np.empty(cap, np.int64)
     s_active = np.empty(cap, np.int64)
     s_pending = np.empty(cap, np.int64)
+    s_pool = np.empty(cap, np.float64)  # CoinJoin: pooled taint, and the pool's value left
+    s_pbal = np.empty(cap, np.float64)
     n_slots = 0
     slots = Dict.empty(key_type=types.int64, value_type=types.int64)
     pending = Dict.empty(key_type=types.int64, value_type=types.float64)
@@ -292,7 +306,7 @@ def forward(
             w_t[n_work] = seed_taint[k]
             w_hop[n_work] = seed_hop[k]
             w_in[n_work] = seed_taint[k]
-            w_rule[n_work] = _R_BRIDGE
+            w_rule[n_work] = seed_rule[k]
             w_direct[n_work] = 0
             n_work += 1
         else:
@@ -307,6 +321,13 @@ def forward(
                     c = pending.pop(e)
                     s_pending[slot] -= 1
                 s_taint[slot] += c
+                if s_mode[slot] == _MODE_COINJOIN:
+                    g = cj_part[e]
+                    if g >= 0:
+                        cj_taint[g] += c * cj_ratio[g]
+                        s_pool[slot] += c * (1.0 - cj_ratio[g])
+                    else:
+                        s_pool[slot] += c
                 if policy == _FIFO and s_mode[slot] == _MODE_POLICY:
                     lot_amt = _grow_f8(lot_amt, n_lots + 1)
                     lot_taint = _grow_f8(lot_taint, n_lots + 1)
@@ -329,6 +350,20 @@ def forward(
                 if mode == _MODE_SOURCE:
                     c = amt
                     before = amt
+                elif mode == _MODE_COINJOIN:
+                    rule = _R_COINJOIN
+                    g = cj_part[e]
+                    if g >= 0:
+                        c = min(cj_taint[g], amt)
+                        cj_taint[g] = 0.0
+                    else:
+                        pool = s_pool[slot]
+                        pbal = s_pbal[slot]
+                        c = pool * amt / pbal if pbal > amt else pool
+                        c = min(c, pool, amt)
+                        s_pool[slot] = pool - c
+                        s_pbal[slot] = pbal - amt
+                    s_taint[slot] = max(before - c, 0.0)
                 elif mode == _MODE_MIXER or policy == _HAIRCUT:
                     rule = _R_MIXER if mode == _MODE_MIXER else _R_HAIRCUT
                     bal = s_bal[slot]
@@ -476,10 +511,19 @@ def forward(
                     s_tail = _grow_i8(s_tail, slot)
                     s_active = _grow_i8(s_active, slot)
                     s_pending = _grow_i8(s_pending, slot)
+                    s_pool = _grow_f8(s_pool, slot)
+                    s_pbal = _grow_f8(s_pbal, slot)
                 slots[skey] = slot
                 s_h[slot] = d
                 s_a[slot] = a
                 s_mode[slot] = _MODE_MIXER if r == ROLE_MIXER else _MODE_POLICY
+                if (
+                    policy == _HAIRCUT
+                    and d >= n_addresses
+                    and len(cj_part) > 0
+                    and cj_part[d_e] != -1
+                ):
+                    s_mode[slot] = _MODE_COINJOIN
                 s_hop[slot] = hop
             # (re)activate: balance from history, cursors at this edge
             start = d_e + 1 if direct == 1 else d_e
@@ -491,6 +535,15 @@ def forward(
             s_ic[slot] = _lower_bound(in_edges, in_ptr[d], in_ptr[d + 1], start)
             s_active[slot] = 1
             s_pending[slot] = 0
+            s_pool[slot] = 0.0
+            s_pbal[slot] = 0.0
+            if s_mode[slot] == _MODE_COINJOIN:
+                # the pool: every input, less the matched participants' change outputs
+                for p in range(in_ptr[d], in_ptr[d + 1]):
+                    s_pbal[slot] += units[in_edges[p]]
+                for p in range(out_ptr[d], out_ptr[d + 1]):
+                    if cj_part[out_edges[p]] >= 0:
+                        s_pbal[slot] -= units[out_edges[p]]
             s_head[slot] = -1
             s_tail[slot] = -1
             if policy == _FIFO and s_mode[slot] == _MODE_POLICY:
@@ -593,6 +646,7 @@ def backward(
     src: np.ndarray,
     dst: np.ndarray,
     units: np.ndarray,
+    asset: np.ndarray,
     in_ptr: np.ndarray,
     in_edges: np.ndarray,
     role: np.ndarray,
@@ -608,6 +662,10 @@ def backward(
     latest transfer through which it paid toward the seed. Poison attributes each contributing
     transfer in full; haircut splits what a holder passed on over its earlier receipts of the
     same asset in proportion to their amounts. Services and the sink are not expanded.
+
+    Assets stay apart: a holder reached through a transfer of asset ``a`` is expanded over its
+    earlier receipts of ``a`` only (USDX it received did not fund the ETH it paid). The seeds
+    themselves are expanded over every receipt, each in its own asset.
     """
     n_holders = len(in_ptr) - 1
     seen = np.zeros(n_holders, np.bool_)
@@ -650,10 +708,12 @@ def backward(
         total = 0.0
         for p in range(in_ptr[h], end):
             k = in_edges[p]
-            if a < 0 or (units[k] >= 0 and _same_asset(k, a, units)):
+            if a < 0 or asset[k] == a:
                 total += units[k]
         for p in range(in_ptr[h], end):
             k = in_edges[p]
+            if a >= 0 and asset[k] != a:
+                continue
             amount = float(units[k])
             if value < 0 or policy == 0:
                 part = amount
@@ -680,13 +740,8 @@ def backward(
             q_h[n_q] = s
             q_dead[n_q] = k
             q_val[n_q] = part
-            q_asset[n_q] = -1
+            q_asset[n_q] = asset[k]
             q_hop[n_q] = hop
             n_q += 1
     order = np.argsort(r_e[:n_rec], kind="mergesort")
     return r_e[:n_rec][order].copy(), r_t[:n_rec][order].copy(), r_hop[:n_rec][order].copy()
-
-
-@numba.njit(cache=True, nogil=True)
-def _same_asset(k: int, a: int, units: np.ndarray) -> bool:
-    return True

@@ -21,6 +21,7 @@ from counterflow.attribution.tagpack import Tag, TagPack, load_tagpacks
 from counterflow.chains.registry import get_chain, normalize_address
 from counterflow.errors import InputError
 from counterflow.graph.boundaries import Boundaries, boundaries
+from counterflow.graph.coinjoin import CoinJoins, coinjoins
 from counterflow.graph.index import GraphIndex, load_index
 from counterflow.graph.links import Link, LinkFile, load_links, normal_tx
 from counterflow.graph.policies import (
@@ -131,6 +132,7 @@ class _Chain:
     index: GraphIndex
     bounds: Boundaries
     symbols: dict[int, str]
+    coinjoins: CoinJoins | None = None
 
 
 class _Session:
@@ -157,6 +159,12 @@ class _Session:
                     symbols[int(asset_id)] = str(symbol or contract)
             self.chains[name] = _Chain(name, index, boundaries(index, labelled), symbols)
         return self.chains[name]
+
+    def coinjoins(self, c: _Chain) -> CoinJoins:
+        """The chain's CoinJoin sub-transactions, detected once per trace (UTXO chains)."""
+        if c.coinjoins is None:
+            c.coinjoins = coinjoins(self.reader, c.index)
+        return c.coinjoins
 
     def address_ids(self, chain: str, addresses: list[str]) -> dict[str, int]:
         if not addresses:
@@ -244,7 +252,10 @@ def trace(
             since = int(np.searchsorted(np.asarray(first.index.time), epoch, side="left"))
         if params.direction == BACKWARD:
             if policy == Policy.FIFO:
-                raise InputError("backward tracing supports poison and haircut, not fifo")
+                raise InputError(
+                    "backward tracing supports poison and haircut, not fifo "
+                    "(see docs/tracing.md, Backward)"
+                )
             return _backward(session, params, first, [ids[s] for s in seeds], packs, link_files)
         return _forward(
             session, params, policy, first, [ids[s] for s in seeds], since, packs, link_files
@@ -273,6 +284,7 @@ class _Leg:
     seed_edges: list[int] = field(default_factory=list)
     seed_taint: list[float] = field(default_factory=list)
     seed_hop: list[int] = field(default_factory=list)
+    seed_rule: list[int] = field(default_factory=list)
 
 
 def _forward(
@@ -290,6 +302,8 @@ def _forward(
         for link in f.links:
             by_deposit[(link.deposit_chain, link.deposit_tx)].append(link)
     legs = [_Leg(first.name, 1.0, seed_ids, [since] * len(seed_ids))]
+    if params.seed_txs:
+        legs = [_theft_leg(session, params, first, seed_ids, since)]
     raw: list[tuple[_Leg, tuple[np.ndarray, ...]]] = []
     followed: set[tuple[str, str]] = set()
     crossings: list[dict[str, Any]] = []
@@ -307,6 +321,7 @@ def _forward(
                 ],
                 np.float64,
             )
+        cj = session.coinjoins(c) if policy == Policy.HAIRCUT and ix.utxo else CoinJoins.none()
         out = forward(
             ix.src,
             ix.dst,
@@ -330,6 +345,9 @@ def _forward(
             np.array(leg.seed_edges, np.int64),
             np.array(leg.seed_taint, np.float64),
             np.array(leg.seed_hop, np.int64),
+            np.array(leg.seed_rule, np.int64),
+            cj.part,
+            cj.ratio,
         )
         raw.append((leg, out))
         # bridge deposits that carried taint: continue where the links say they were released
@@ -381,14 +399,46 @@ def _forward(
                     target.index.from_base_units(target.index.asset[edge], released)
                 )
                 nxt.seed_hop.append(hop + 1)
+                nxt.seed_rule.append(int(Rule.BRIDGE))
         for target_key in sorted(targets):
             leg_next = targets[target_key]
             order = np.argsort(leg_next.seed_edges, kind="stable")
             leg_next.seed_edges = [leg_next.seed_edges[i] for i in order]
             leg_next.seed_taint = [leg_next.seed_taint[i] for i in order]
             leg_next.seed_hop = [leg_next.seed_hop[i] for i in order]
+            leg_next.seed_rule = [leg_next.seed_rule[i] for i in order]
             legs.append(leg_next)
     return _assemble(session, params, raw, seed_ids, first.name, crossings, packs, link_files)
+
+
+def _theft_leg(
+    session: _Session, params: TraceParams, first: _Chain, seed_ids: list[int], since: int
+) -> _Leg:
+    """Seed the theft transactions' transfers out of the seeds, each tainted in full.
+
+    A victim keeps operating after a theft (a bridge pays its users, an exchange its
+    customers); starting from the transactions the victim reports keeps those payments clean.
+    """
+    hashes = [normal_tx(first.name, h) for h in params.seed_txs]
+    ids = session.tx_ids(first.name, hashes)
+    absent = [h for h in hashes if h not in ids]
+    if absent:
+        raise InputError(f"transaction(s) not in the {first.name} store: {', '.join(absent)}")
+    wanted = set(ids.values())
+    ix = first.index
+    leg = _Leg(first.name, 1.0)
+    edges: list[int] = []
+    for h in seed_ids:
+        for p in range(int(ix.out_ptr[h]), int(ix.out_ptr[h + 1])):
+            e = int(ix.out_edges[p])
+            if e >= since and int(ix.tx[e]) in wanted and float(ix.units[e]) > 0:
+                edges.append(e)
+    for e in sorted(set(edges)):
+        leg.seed_edges.append(e)
+        leg.seed_taint.append(float(ix.units[e]))
+        leg.seed_hop.append(1)
+        leg.seed_rule.append(int(Rule.SEED))
+    return leg
 
 
 def _decimals(session: _Session, c: _Chain) -> dict[int, int]:
@@ -526,9 +576,15 @@ def _assemble(
             if d > 0:
                 totals[c.symbols.get(a, str(a))]["dropped"] += ix.to_base_units(a, d)
     seeds = {(seed_chain, s) for s in seed_ids}
+    # one lookup per chain, not one per holder: a poison trace reaches tens of thousands
+    holder_names: dict[str, dict[int, str]] = {}
+    for chain in sorted({chain for chain, _ in holder_hops}):
+        holder_names[chain] = session.address_texts(
+            chain, sorted(h for c, h in holder_hops if c == chain)
+        )
     for (chain, holder), hop in sorted(holder_hops.items()):
         c = session.chain(chain)
-        name = session.address_texts(chain, [holder]).get(holder)
+        name = holder_names[chain].get(holder)
         if name is None:
             continue
         role = int(c.bounds.role[holder])
@@ -562,6 +618,7 @@ def _backward(
         ix.src,
         ix.dst,
         ix.units,
+        ix.asset,
         ix.in_ptr,
         ix.in_edges,
         first.bounds.role,

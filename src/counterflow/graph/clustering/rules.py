@@ -130,6 +130,26 @@ def utxo_prelude() -> list[tuple[str, str]]:
     ]
 
 
+def coinjoin_query(transfers: str, addresses: str) -> str:
+    """The ids of the CoinJoin transactions among ``transfers`` (every transaction in scope).
+
+    The same detection the multi-input rule applies (the ``coinjoin`` relation of
+    :func:`utxo_prelude`), as one query over the given relations, so that tracing treats exactly
+    the transactions clustering refuses to merge as CoinJoins.
+    """
+    ctes = [
+        ("transfers", f"SELECT * FROM {transfers}"),
+        ("addresses", f"SELECT * FROM {addresses}"),
+        ("scope", f"SELECT DISTINCT tx_id FROM transfers WHERE kind = {int(TransferKind.INPUT)}"),
+    ]
+    for name, sql in utxo_prelude():
+        ctes.append((name, sql))
+        if name == "coinjoin":
+            break
+    body = ", ".join(f"{name} AS ({sql})" for name, sql in ctes)
+    return f"WITH {body} SELECT tx_id FROM coinjoin ORDER BY tx_id"
+
+
 def multi_input_links() -> str:
     """Every input address of a transaction is linked to the transaction's smallest one."""
     return (
