@@ -526,6 +526,7 @@ def demo(state: _State, as_json: bool) -> None:
             for service, amounts in sorted(heist["cashed_out"].items()):
                 parts = ", ".join(f"{_units(str(v), _DECIMALS[a])} {a}" for a, v in amounts.items())
                 console.print(f"  cashed out at {service}: {parts}")
+        _render_investigation(console, document["investigation"])
         _render_stats(console, document["stats"])
         top = document["busiest_address"]
         if top:
@@ -539,6 +540,42 @@ def demo(state: _State, as_json: bool) -> None:
         )
 
     _emit(document, as_json, render)
+
+
+def _render_investigation(console: Console, investigation: dict[str, Any]) -> None:
+    clusters = ", ".join(
+        f"{chain} {c['addresses']:,} addresses into {c['entities']:,} entities"
+        for chain, c in investigation["clusters"].items()
+    )
+    console.print(f"clustered {clusters}")
+    traced = investigation["trace"]
+    console.print(
+        f"[bold]traced[/] ({traced['policy']}) from the {len(investigation['seeds'])} reported "
+        f"{investigation['chain']} addresses since {investigation['since']}: "
+        f"{traced['holders']:,} holders, {traced['transfers']:,} transfers"
+    )
+    for d in traced["destinations"]:
+        amount = _units(str(d["amount"]), _DECIMALS.get(d["asset"], 0))
+        console.print(f"  landed at {d['service']} ({d['chain']}): {amount} {d['asset']}")
+    s = investigation["score"]
+    console.print(
+        f"scored against the ground truth: laundering addresses precision "
+        f"{s['addresses']['precision']:.1%}, recall {s['addresses']['recall']:.1%}; cash-out "
+        f"deposits recall {s['deposits']['recall']:.1%}; funds located {s['funds_located']:.1%}"
+    )
+    console.print(
+        f"evidence bundle: {traced['evidence']} "
+        f"(counterflow trace --replay {traced['evidence']} reproduces it)"
+    )
+    exposed = investigation["exposure"]
+    if exposed:
+        shares = ", ".join(
+            f"{c['category']} {c['share']:.0%}" for c in exposed["received"]["categories"]
+        )
+        console.print(
+            f"received exposure of the largest deposit {exposed['address']} within "
+            f"{exposed['params']['max_hops']} hops: {shares}"
+        )
 
 
 @cli.group()

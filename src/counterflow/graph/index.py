@@ -276,21 +276,28 @@ def build_index(directory: DataDirectory, chain: str) -> GraphIndex:
             while largest // 10**shift >= _UNIT_LIMIT:
                 shift += 1
             shifts[int(asset_id)] = shift
+        # Amounts below 2^63 (all satoshi, most wei) are cast to BIGINT and split into units
+        # and remainder in numpy; only the rare larger ones pay for 128-bit division in SQL.
         divisors = (
             ", ".join(f"({a}, {10**s}::HUGEINT)" for a, s in shifts.items()) or "(0, 1::HUGEINT)"
         )
+        big = "t.amount >= 9223372036854775807"
         columns = reader.con.execute(
             f"""
             WITH d(asset_id, divisor) AS (VALUES {divisors})
             SELECT t.src_id, t.dst_id, t.tx_id, t.kind, t.asset_id,
-                   coalesce(CAST(t.amount::HUGEINT // d.divisor AS BIGINT), 0) AS units,
-                   coalesce(CAST(t.amount::HUGEINT % d.divisor AS BIGINT), 0) AS rem,
+                   CASE WHEN {big} THEN NULL ELSE CAST(t.amount AS BIGINT) END AS small,
+                   CASE WHEN {big} THEN CAST(t.amount::HUGEINT // d.divisor AS BIGINT) END
+                       AS big_units,
+                   CASE WHEN {big} THEN CAST(t.amount::HUGEINT % d.divisor AS BIGINT) END
+                       AS big_rem,
                    t.block_number, coalesce(epoch(t.block_time)::BIGINT, 0) AS time,
                    t.prev_tx_id, t.prev_vout, t.seq
             FROM {t} t JOIN d USING (asset_id)
             ORDER BY t.block_number, t.tx_index NULLS LAST, t.seq, t.kind, t.tx_id
             """
         ).fetchnumpy()
+    columns["units"], columns["rem"] = _split_amounts(columns, shifts)
     arrays = _layout(columns, spec.is_utxo, n_addresses, n_transactions)
     fingerprint = parts_fingerprint(parts)
     return GraphIndex(
@@ -304,6 +311,26 @@ def build_index(directory: DataDirectory, chain: str) -> GraphIndex:
         build_seconds=round(time.perf_counter() - started, 3),
         **arrays,
     )
+
+
+def _split_amounts(
+    columns: dict[str, Any], shifts: dict[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``units = amount // 10**shift`` and ``rem = amount % 10**shift`` per transfer, exactly."""
+    small = columns["small"]
+    missing = np.ma.getmaskarray(small)
+    amount = _column(columns, "small", 0, np.int64)
+    asset = _column(columns, "asset_id", 0, np.int64)
+    divisor = np.ones(int(asset.max(initial=0)) + 1, np.int64)
+    for asset_id, shift in shifts.items():
+        divisor[asset_id] = 10**shift
+    per_edge = divisor[asset]
+    units, rem = np.divmod(amount, per_edge)
+    if missing.any():
+        # NULL amounts (none in a valid store) and amounts of 2^63 and above
+        units[missing] = _column(columns, "big_units", 0, np.int64)[missing]
+        rem[missing] = _column(columns, "big_rem", 0, np.int64)[missing]
+    return units, rem
 
 
 def _column(columns: dict[str, Any], name: str, fill: int, dtype: type) -> np.ndarray:
@@ -336,22 +363,11 @@ def _layout(
     link = np.full(n_edges, -1, np.int32)
     if utxo and n_edges:
         seq = _column(columns, "seq", 0, np.int64)
-        outputs = np.nonzero(kind == TransferKind.OUTPUT)[0]
-        out_keys = (tx[outputs] << 24) | (seq[outputs] - UTXO_OUTPUT_SEQ_BASE)
-        order = np.argsort(out_keys, kind="stable")
-        sorted_keys = out_keys[order]
-        inputs = np.nonzero(kind == TransferKind.INPUT)[0]
-        prev_tx = _column(columns, "prev_tx_id", -1, np.int64)[inputs]
-        prev_vout = _column(columns, "prev_vout", -1, np.int64)[inputs]
-        in_keys = (prev_tx << 24) | prev_vout
-        at = np.searchsorted(sorted_keys, in_keys)
-        at_ok = np.minimum(at, max(len(sorted_keys) - 1, 0))
-        found = (prev_tx >= 0) & (at < len(sorted_keys))
-        if len(sorted_keys):
-            found &= sorted_keys[at_ok] == in_keys
-        spent = outputs[order[at_ok[found]]]
-        link[inputs[found]] = spent.astype(np.int32)
-        link[spent] = inputs[found].astype(np.int32)
+        prev_tx = _column(columns, "prev_tx_id", -1, np.int64)
+        prev_vout = _column(columns, "prev_vout", -1, np.int64)
+        inputs, spent = _spent_outputs(kind, tx, seq, prev_tx, prev_vout, n_transactions)
+        link[inputs] = spent.astype(np.int32)
+        link[spent] = inputs.astype(np.int32)
     out_ptr, out_edges = _csr(src32, n_holders)
     in_ptr, in_edges = _csr(dst32, n_holders)
     return {
@@ -370,6 +386,46 @@ def _layout(
         "in_ptr": in_ptr,
         "in_edges": in_edges,
     }
+
+
+def _spent_outputs(
+    kind: np.ndarray,
+    tx: np.ndarray,
+    seq: np.ndarray,
+    prev_tx: np.ndarray,
+    prev_vout: np.ndarray,
+    n_transactions: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (input edge, output edge it spends).
+
+    In key order a transaction's outputs are contiguous and ascending by index, so an input's
+    output sits at a known offset from its transaction's first output: a gather, not a search.
+    Where that guess fails (an output not stored, an unusual order) a sorted search decides.
+    """
+    outputs = np.nonzero(kind == TransferKind.OUTPUT)[0]
+    out_tx = tx[outputs]
+    out_vout = seq[outputs] - UTXO_OUTPUT_SEQ_BASE
+    first = np.full(max(n_transactions, int(out_tx.max(initial=-1)) + 1), -1, np.int64)
+    first[out_tx[::-1]] = np.arange(len(outputs) - 1, -1, -1)  # the lowest position wins
+    inputs = np.nonzero((kind == TransferKind.INPUT) & (prev_tx >= 0))[0]
+    want_tx, want_vout = prev_tx[inputs], prev_vout[inputs]
+    known = want_tx < len(first)
+    start = np.where(known, first[np.where(known, want_tx, 0)], -1)
+    guess = start + want_vout - out_vout[np.maximum(start, 0)] if len(outputs) else start
+    fits = (start >= 0) & (guess >= 0) & (guess < len(outputs))
+    at = np.where(fits, guess, 0)
+    hit = fits & (out_tx[at] == want_tx) & (out_vout[at] == want_vout)
+    found = np.where(hit, at, -1)
+    rest = np.nonzero(~hit & (start >= 0))[0]
+    if len(rest):
+        keys = (out_tx << 24) | out_vout
+        order = np.argsort(keys, kind="stable")
+        wanted = (want_tx[rest] << 24) | want_vout[rest]
+        pos = np.minimum(np.searchsorted(keys[order], wanted), len(order) - 1)
+        ok = keys[order[pos]] == wanted
+        found[rest[ok]] = order[pos[ok]]
+    matched = found >= 0
+    return inputs[matched], outputs[found[matched]]
 
 
 def _csr(holder: np.ndarray, n_holders: int) -> tuple[np.ndarray, np.ndarray]:
