@@ -363,6 +363,7 @@ def _forward(
             deposits[tx] = (prev[0] + share, min(prev[1], int(hop_e)))
         hashes = session.tx_hashes(c.name, sorted(deposits))
         targets: dict[tuple[str, float], _Leg] = {}
+        releases: list[tuple[Link, float, int, int]] = []  # link, confidence, released, hop
         for tx, (tainted, hop) in sorted(deposits.items()):
             tx_hash = normal_tx(c.name, hashes.get(tx, ""))
             for link in by_deposit.get((c.name, tx_hash), []):
@@ -387,19 +388,24 @@ def _forward(
                         "confidence": confidence,
                     }
                 )
-                target = session.chain(link.release_chain)
-                edge = _release_edge(session, target, link)
-                if edge is None:
-                    continue
-                nxt = targets.setdefault(
-                    (link.release_chain, confidence), _Leg(link.release_chain, confidence)
-                )
-                nxt.seed_edges.append(edge)
-                nxt.seed_taint.append(
-                    target.index.from_base_units(target.index.asset[edge], released)
-                )
-                nxt.seed_hop.append(hop + 1)
-                nxt.seed_rule.append(int(Rule.BRIDGE))
+                releases.append((link, confidence, released, hop))
+        # one lookup per chain for all the releases this leg reached, not one per link
+        edges_by_chain = {
+            name: _release_edges(session, session.chain(name), [r[0] for r in releases])
+            for name in sorted({r[0].release_chain for r in releases})
+        }
+        for link, confidence, released, hop in releases:
+            edge = edges_by_chain[link.release_chain].get((link.release_tx, link.release_address))
+            if edge is None:
+                continue
+            target = session.chain(link.release_chain)
+            nxt = targets.setdefault(
+                (link.release_chain, confidence), _Leg(link.release_chain, confidence)
+            )
+            nxt.seed_edges.append(edge)
+            nxt.seed_taint.append(target.index.from_base_units(target.index.asset[edge], released))
+            nxt.seed_hop.append(hop + 1)
+            nxt.seed_rule.append(int(Rule.BRIDGE))
         for target_key in sorted(targets):
             leg_next = targets[target_key]
             order = np.argsort(leg_next.seed_edges, kind="stable")
@@ -452,18 +458,25 @@ def _decimals(session: _Session, c: _Chain) -> dict[int, int]:
     return decimals
 
 
-def _release_edge(session: _Session, c: _Chain, link: Link) -> int | None:
-    tx = session.tx_ids(c.name, [link.release_tx]).get(link.release_tx)
-    address = session.address_ids(c.name, [link.release_address]).get(link.release_address)
-    if tx is None or address is None:
-        return None
+def _release_edges(session: _Session, c: _Chain, links: list[Link]) -> dict[tuple[str, str], int]:
+    """The transfer each release pays to its address, keyed by (release tx, address)."""
+    mine = [link for link in links if link.release_chain == c.name]
+    txs = session.tx_ids(c.name, sorted({link.release_tx for link in mine}))
+    addresses = session.address_ids(c.name, sorted({link.release_address for link in mine}))
     ix = c.index
-    start, end = int(ix.in_ptr[address]), int(ix.in_ptr[address + 1])
-    for p in range(start, end):
-        e = int(ix.in_edges[p])
-        if int(ix.tx[e]) == tx:
-            return e
-    return None
+    found: dict[tuple[str, str], int] = {}
+    for link in mine:
+        tx = txs.get(link.release_tx)
+        address = addresses.get(link.release_address)
+        if tx is None or address is None:
+            continue
+        start, end = int(ix.in_ptr[address]), int(ix.in_ptr[address + 1])
+        for p in range(start, end):
+            e = int(ix.in_edges[p])
+            if int(ix.tx[e]) == tx:
+                found[(link.release_tx, link.release_address)] = e
+                break
+    return found
 
 
 def _assemble(
