@@ -17,7 +17,10 @@ transaction spending its coins has all of its outputs at that exchange's labelle
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -48,6 +51,8 @@ CUSTODIAL = frozenset(
 MIXERS = frozenset({"mixing_service", "mixer", "coinjoin"})
 DEXES = frozenset({"defi_dex", "dex"})
 BRIDGES = frozenset({"bridge", "defi_bridge"})
+#: Bumped when the deposit rule changes, so a cached inference of an older rule is not reused.
+DEPOSITS_VERSION = 1
 
 
 @dataclass
@@ -72,8 +77,15 @@ def role_of(category: str) -> int:
     return ROLE_NORMAL
 
 
-def boundaries(index: GraphIndex, labelled: dict[int, Tag]) -> Boundaries:
-    """Roles for ``index``'s holders from tags already resolved to holder ids."""
+def boundaries(
+    index: GraphIndex, labelled: dict[int, Tag], cache: Path | None = None
+) -> Boundaries:
+    """Roles for ``index``'s holders from tags already resolved to holder ids.
+
+    Inferring deposit addresses reads every transfer; with ``cache`` (the index's folder) the
+    inference is kept per store version and set of exchange wallets, so later traces and
+    exposure queries with the same labels skip it.
+    """
     role = np.zeros(index.n_holders, np.int8)
     role[index.sink] = ROLE_SINK
     services: dict[int, tuple[str, str, str]] = {}
@@ -88,10 +100,36 @@ def boundaries(index: GraphIndex, labelled: dict[int, Tag]) -> Boundaries:
                 exchange_names.append(name)
             exchange_of[holder] = exchange_names.index(name)
     if exchange_names:
-        for holder, service in _deposits(index, role, exchange_of).items():
+        for holder, service in _cached_deposits(index, role, exchange_of, cache).items():
             role[holder] = ROLE_STOP
             services[holder] = (exchange_names[service], "exchange", "deposit")
     return Boundaries(role=role, services=services)
+
+
+def _cached_deposits(
+    index: GraphIndex, role: np.ndarray, exchange_of: np.ndarray, cache: Path | None
+) -> dict[int, int]:
+    if cache is None or not cache.is_dir():
+        return _deposits(index, role, exchange_of)
+    wallets = np.flatnonzero(exchange_of >= 0)
+    key = hashlib.sha256(index.fingerprint.encode())
+    key.update(np.ascontiguousarray(wallets, np.int64).tobytes())
+    key.update(np.ascontiguousarray(exchange_of[wallets], np.int64).tobytes())
+    key.update(np.ascontiguousarray(role[wallets], np.int8).tobytes())
+    saved = cache / f"deposits-v{DEPOSITS_VERSION}-{key.hexdigest()[:24]}.npz"
+    if saved.is_file():
+        with np.load(saved) as data:
+            return dict(zip(data["holder"].tolist(), data["service"].tolist(), strict=True))
+    found = _deposits(index, role, exchange_of)
+    staging = saved.with_name(f".{saved.name}.{os.getpid()}")
+    with open(staging, "wb") as f:
+        np.savez(
+            f,
+            holder=np.fromiter(found.keys(), np.int64, len(found)),
+            service=np.fromiter(found.values(), np.int64, len(found)),
+        )
+    os.replace(staging, saved)
+    return found
 
 
 def _service_name(label: str) -> str:

@@ -26,8 +26,10 @@ the transaction's fee.
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -38,6 +40,8 @@ from counterflow.store.reader import StoreReader
 #: cj_part values: not an edge of a CoinJoin; an edge of one that belongs to the shared pool.
 NOT_COINJOIN = -1
 POOL = -2
+#: Bumped when detection or matching changes, so a cached result of older rules is not reused.
+CACHE_VERSION = 1
 
 
 @dataclass
@@ -54,10 +58,36 @@ class CoinJoins:
         return cls(np.zeros(0, np.int32), np.zeros(0, np.float64), 0, 0)
 
 
-def coinjoins(reader: StoreReader, index: GraphIndex) -> CoinJoins:
-    """Detect the chain's CoinJoins and match each participant's change to its inputs."""
+def coinjoins(reader: StoreReader, index: GraphIndex, cache: Path | None = None) -> CoinJoins:
+    """Detect the chain's CoinJoins and match each participant's change to its inputs.
+
+    The result depends only on the store's data, so with ``cache`` (the index's folder) it is
+    computed once per store version and read back by every later trace.
+    """
     if not index.utxo:
         return CoinJoins.none()
+    name = f"coinjoins-v{CACHE_VERSION}-{index.fingerprint[:24]}.npz"
+    saved = cache / name if cache is not None else None
+    if saved is not None and saved.is_file():
+        with np.load(saved) as data:
+            return CoinJoins(data["part"], data["ratio"], int(data["rounds"]), int(data["matched"]))
+    found = _detect(reader, index)
+    if saved is not None and saved.parent.is_dir():
+        staging = saved.with_name(f".{saved.name}.{os.getpid()}")
+        with open(staging, "wb") as f:
+            np.savez(
+                f, part=found.part, ratio=found.ratio, rounds=found.rounds, matched=found.matched
+            )
+        os.replace(staging, saved)
+    return found
+
+
+def _detect(reader: StoreReader, index: GraphIndex) -> CoinJoins:
+    # Plain arrays: the index's memory maps cost a Python object per element access.
+    view = _Arrays(
+        np.asarray(index.src), np.asarray(index.units), np.asarray(index.in_edges),
+        np.asarray(index.in_ptr), np.asarray(index.out_edges), np.asarray(index.out_ptr),
+    )  # fmt: skip
     sql = coinjoin_query(
         reader.table(index.chain, "transfers"), reader.table(index.chain, "addresses")
     )
@@ -68,19 +98,29 @@ def coinjoins(reader: StoreReader, index: GraphIndex) -> CoinJoins:
     ratios: list[float] = []
     for tx in tx_ids:
         holder = index.n_addresses + tx
-        ins = np.asarray(index.in_edges[index.in_ptr[holder] : index.in_ptr[holder + 1]])
-        outs = np.asarray(index.out_edges[index.out_ptr[holder] : index.out_ptr[holder + 1]])
+        ins = view.in_edges[view.in_ptr[holder] : view.in_ptr[holder + 1]]
+        outs = view.out_edges[view.out_ptr[holder] : view.out_ptr[holder + 1]]
         part[ins] = POOL
         part[outs] = POOL
-        for inputs, change in _match(index, ins, outs):
-            total = float(index.units[inputs].sum())
+        for inputs, change in _match(view, ins, outs):
+            total = float(view.units[inputs].sum())
             part[inputs] = len(ratios)
             part[change] = len(ratios)
-            ratios.append(float(index.units[change]) / total if total > 0 else 0.0)
+            ratios.append(float(view.units[change]) / total if total > 0 else 0.0)
     return CoinJoins(part, np.asarray(ratios, np.float64), len(tx_ids), len(ratios))
 
 
-def _match(index: GraphIndex, ins: np.ndarray, outs: np.ndarray) -> list[tuple[np.ndarray, int]]:
+@dataclass
+class _Arrays:
+    src: np.ndarray
+    units: np.ndarray
+    in_edges: np.ndarray
+    in_ptr: np.ndarray
+    out_edges: np.ndarray
+    out_ptr: np.ndarray
+
+
+def _match(index: _Arrays, ins: np.ndarray, outs: np.ndarray) -> list[tuple[np.ndarray, int]]:
     """(a participant's input edges, its change edge) for each unambiguous match."""
     values = index.units[outs].astype(np.int64)
     paid = values[values > 0]

@@ -61,11 +61,27 @@ def normal_tx(chain: str, tx_hash: str) -> str:
 
 
 def load_links(path: str | Path) -> LinkFile:
+    """The links of a bridge ledger file, parsed once per version of the file's bytes.
+
+    A service answering many traces reads the same ledger each time; validating every
+    address again would cost more than the trace.
+    """
     file = Path(path)
     try:
         data = file.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{file}: no such links file") from None
+    key = (str(file), hashlib.sha256(data).hexdigest())
+    if key not in _PARSED:
+        _PARSED.clear()  # keep only the latest ledgers: they can be large
+        _PARSED[key] = _parse_links(file, data)
+    return _PARSED[key]
+
+
+_PARSED: dict[tuple[str, str], LinkFile] = {}
+
+
+def _parse_links(file: Path, data: bytes) -> LinkFile:
     lines = data.decode("utf-8").splitlines()
     reader = csv.DictReader(lines)
     missing = [c for c in LINK_COLUMNS if c not in (reader.fieldnames or [])]

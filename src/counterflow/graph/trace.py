@@ -22,7 +22,7 @@ from counterflow.chains.registry import get_chain, normalize_address
 from counterflow.errors import InputError
 from counterflow.graph.boundaries import Boundaries, boundaries
 from counterflow.graph.coinjoin import CoinJoins, coinjoins
-from counterflow.graph.index import GraphIndex, load_index
+from counterflow.graph.index import GraphIndex, index_dir, load_index
 from counterflow.graph.links import Link, LinkFile, load_links, normal_tx
 from counterflow.graph.policies import (
     BACKWARD,
@@ -157,13 +157,14 @@ class _Session:
             ):
                 if int(asset_id) != 0:
                     symbols[int(asset_id)] = str(symbol or contract)
-            self.chains[name] = _Chain(name, index, boundaries(index, labelled), symbols)
+            roles = boundaries(index, labelled, cache=index_dir(self.directory, name))
+            self.chains[name] = _Chain(name, index, roles, symbols)
         return self.chains[name]
 
     def coinjoins(self, c: _Chain) -> CoinJoins:
         """The chain's CoinJoin sub-transactions, detected once per trace (UTXO chains)."""
         if c.coinjoins is None:
-            c.coinjoins = coinjoins(self.reader, c.index)
+            c.coinjoins = coinjoins(self.reader, c.index, cache=index_dir(self.directory, c.name))
         return c.coinjoins
 
     def address_ids(self, chain: str, addresses: list[str]) -> dict[str, int]:
