@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import example as hypothesis_example
 from hypothesis import strategies as st
 
 from conftest import Traced
@@ -21,6 +22,7 @@ from counterflow.errors import InputError
 from counterflow.graph import exposure
 from counterflow.graph.clustering import cluster
 from counterflow.graph.exposure import DirectionExposure
+from counterflow.graph.index import load_index
 from counterflow.ingest import ingest
 from counterflow.store.datadir import DataDirectory
 
@@ -128,6 +130,35 @@ def test_time_window(example: tuple[Path, Path]) -> None:
     report = exposure(store, "ethereum", ADDR["T"], labels=[labels], until="2025-12-29T09:23:00Z")
     assert report.received is not None and report.received.totals == {"ETH": 50}
     assert _amounts(report.received) == {"mixing_service": 30, "unlabelled": 20}
+
+
+# X -> E 10^18 makes the ether shift 3 (units of 1,000 wei): every other transfer here is
+# below one unit, and must still carry its category's value
+SUB_UNIT = [("X", "E", 10**18), ("M", "T", 272), ("M", "W", 500), ("U", "W", 1500)]
+SUB_UNIT += [("W", "T", 1000), ("E", "T", 999), ("U", "T", 1260)]
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        # W -> T 1000 out of W's 500 mixer + 1500 unlabelled: a quarter, half, or all of it
+        ("haircut", {"mixing_service": 272 + 250, "exchange": 999, "unlabelled": 750 + 1260}),
+        ("fifo", {"mixing_service": 272 + 500, "exchange": 999, "unlabelled": 500 + 1260}),
+        ("poison", {"mixing_service": 272 + 1000, "exchange": 999, "unlabelled": 1260}),
+    ],
+)
+def test_transfers_below_one_unit_are_attributed(
+    tmp_path: Path, policy: str, expected: dict[str, int]
+) -> None:
+    store, labels = _account_store(tmp_path, SUB_UNIT)
+    assert load_index(DataDirectory(store), "ethereum").shifts[0] == 3
+    report = exposure(store, "ethereum", ADDR["T"], labels=[labels], policy=policy)
+    assert report.received is not None and report.received.totals == {"ETH": 3531}
+    assert _amounts(report.received) == expected
+    assert sum(expected.values()) == 3531
+    by = {c.category: c for c in report.received.categories}
+    assert (by["mixing_service"].direct, by["mixing_service"].min_hop) == (272, 1)
+    assert (by["exchange"].direct, by["exchange"].min_hop) == (999, 1)
 
 
 # --- a UTXO store: minted value, change, entities -------------------------------------------
@@ -340,6 +371,18 @@ transfers = st.lists(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# receipts of 246 and 272 wei below the unit (shift 3) once went to no category at all
+@hypothesis_example(
+    rows=[("E", "M", 1371408), ("X", "M", 2039), ("U", "T", 1260), ("X", "M", 4020176192),
+          ("M", "X", 12120489822), ("M", "U", 676), ("M", "T", 272),
+          ("W", "M", 677746279965277184), ("X", "M", 4574997939), ("U", "W", 2702816931280),
+          ("M", "X", 535), ("M", "W", 97370511629215280), ("W", "M", 931748),
+          ("T", "U", 334342469807136), ("W", "T", 10254550), ("U", "W", 13879430871),
+          ("W", "T", 246), ("E", "M", 15105), ("M", "E", 1758014), ("M", "U", 1758014),
+          ("T", "W", 4638643576)],
+    policy="poison",
+    hops=4,
+)  # fmt: skip
 @given(transfers, st.sampled_from(["haircut", "fifo", "poison"]), st.integers(1, 4))
 def test_shares_sum_to_one_and_amounts_stay_within_receipts(
     rows: list[tuple[str, str, int]], policy: str, hops: int

@@ -322,10 +322,12 @@ def _run(
     """The forward kernel from whole transfers (each seeded in full at hop 1)."""
     ix = c.index
     seed_edges = np.sort(seed_edges)
+    # fractional units: a transfer below one unit must still carry value (GraphIndex.value)
+    value = ix.value
     out = forward(
         ix.src,
         ix.dst,
-        ix.units,
+        value,
         ix.asset,
         ix.tx,
         ix.link,
@@ -343,7 +345,7 @@ def _run(
         np.zeros(0, np.int64),
         np.zeros(0, np.int64),
         seed_edges.astype(np.int64),
-        np.asarray(ix.units, np.float64)[seed_edges],
+        value[seed_edges],
         np.ones(len(seed_edges), np.int64),
         np.full(len(seed_edges), int(Rule.SEED), np.int64),
         # no CoinJoin split: a CoinJoin transaction pools like any other under the policy
@@ -354,12 +356,18 @@ def _run(
 
 
 def _base_units(ix: GraphIndex, edges: np.ndarray, taint: np.ndarray) -> list[int]:
-    """Traced shares in integer base units: exact for whole transfers, else rounded down."""
+    """Traced shares in integer base units: exact for whole transfers, else rounded down.
+
+    A share is whole when it reaches the transfer's value (fractional units, as the kernel
+    ran on); untouched transfers (no share at all) are 0, never their full amount.
+    """
     result = []
+    value = ix.value
     for e, t in zip(edges.tolist(), taint.tolist(), strict=True):
         amount = ix.exact_amount(e)
-        units = float(ix.units[e])
-        if t >= units * (1 - 1e-12):
+        if t <= 0:
+            result.append(0)
+        elif t >= float(value[e]) * (1 - 1e-12):
             result.append(amount)
         else:
             result.append(min(amount, ix.to_base_units(int(ix.asset[e]), t)))
@@ -474,8 +482,8 @@ def _received(
         # the labelled holders one by one, largest seeders first, for the contributor list
         weight: dict[int, int] = defaultdict(int)
         seed_src = np.asarray(ix.src, np.int64)[seeds]
-        for h, u in zip(seed_src.tolist(), np.asarray(ix.units)[seeds].tolist(), strict=True):
-            weight[h] += int(u)
+        for h, e in zip(seed_src.tolist(), seeds.tolist(), strict=True):
+            weight[h] += ix.exact_amount(e)
         ranked = sorted(weight, key=lambda h: (-weight[h], h))
         if len(ranked) > CONTRIBUTOR_RUNS:
             complete = False

@@ -9,7 +9,8 @@ total order (``block_number, tx_index, seq``), so an edge id *is* its ordering k
 Amounts. Wei exceeds 64 bits above ~9.2 ETH, so an amount is kept as two int64 columns per
 edge: ``units = amount // 10**shift[asset]`` and ``rem = amount % 10**shift[asset]``, with the
 per-asset ``shift`` the smallest power of ten that leaves the asset's largest transfer below
-2^52 units (gwei for ether-sized amounts, satoshi unchanged). The search runs on ``units``;
+2^52 units (gwei for ether-sized amounts, satoshi unchanged). The search runs on ``units``
+(exposure on ``value``, the same in fractional units, where a sub-unit transfer must count);
 ``units * 10**shift + rem`` gives back the exact integer for reports. Token amounts too wide
 for the store's DECIMAL(38,0) (spam, kept only as text) count as 0 here.
 
@@ -27,6 +28,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,23 @@ class GraphIndex:
     @property
     def n_assets(self) -> int:
         return int(self.asset.max()) + 1 if len(self.asset) else 1
+
+    @cached_property
+    def value(self) -> np.ndarray:
+        """Every amount in (fractional) units as float64: ``units + rem / 10**shift``.
+
+        ``units`` alone rounds a transfer smaller than one unit (1 wei … 999 wei when the shift
+        is 3) down to nothing, and a kernel run on it neither sees such a transfer nor lets it
+        carry value. Exposure promises that a receipt's categories add up to its amount, so its
+        runs propagate these values instead: every non-zero transfer stays non-zero, and the
+        largest still fits a float64's 52-bit mantissa to the unit.
+        """
+        value = np.asarray(self.units, np.float64).copy()
+        for asset, shift in self.shifts.items():
+            if shift > 0:
+                mask = np.asarray(self.asset) == asset
+                value[mask] += np.asarray(self.rem, np.float64)[mask] / 10**shift
+        return value
 
     def exact_amount(self, edge: int) -> int:
         """The transfer's amount in base units, exactly."""
