@@ -40,3 +40,11 @@ def test_every_chain_is_in_the_readme() -> None:
     readme = (REPO / "README.md").read_text()
     for chain in CHAINS:
         assert f"`{chain}`" in readme, chain
+
+
+def test_test_modules_have_unique_names() -> None:
+    """Test folders are not packages, so pytest imports modules by basename: two alike clash."""
+    seen: dict[str, Path] = {}
+    for path in sorted((REPO / "tests").rglob("test_*.py")):
+        assert path.name not in seen, f"{path} and {seen[path.name]} share a name"
+        seen[path.name] = path
