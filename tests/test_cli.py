@@ -102,7 +102,7 @@ def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.slow
 def test_demo_json_then_human_rerun(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     doc = run_json(capsys, "--data-dir", str(data_dir), "demo", "--json")
-    assert set(doc) == {"ingest", "scenario", "stats", "busiest_address"}
+    assert set(doc) == {"ingest", "scenario", "investigation", "stats", "busiest_address"}
     bitcoin, ethereum = doc["ingest"]
     assert (bitcoin["chain"], ethereum["chain"]) == ("bitcoin", "ethereum")
     scenario = doc["scenario"]
@@ -125,6 +125,19 @@ def test_demo_json_then_human_rerun(data_dir: Path, capsys: pytest.CaptureFixtur
     assert Path(scenario["folder"], "ground_truth.json").is_file()
     assert doc["busiest_address"]["chain"] == "ethereum"
     assert (data_dir / "chains" / "bitcoin" / "manifest.json").is_file()
+    # The investigation: clusters, a trace to the services with evidence, its score, exposure.
+    investigation = doc["investigation"]
+    assert set(investigation["clusters"]) == {"bitcoin", "ethereum"}
+    assert all(c["entities"] > 0 for c in investigation["clusters"].values())
+    traced = investigation["trace"]
+    assert traced["destinations"] and Path(traced["evidence"]).is_file()
+    landed = {d["service"] for d in traced["destinations"]}
+    assert landed >= set(heist["cashed_out"])
+    score = investigation["score"]
+    assert score["addresses"]["recall"] >= 0.95 and score["addresses"]["precision"] >= 0.9
+    assert score["deposits"]["recall"] >= 0.95 and score["funds_located"] >= 0.95
+    categories = {c["category"] for c in investigation["exposure"]["received"]["categories"]}
+    assert "theft" in categories
 
     # A second run reuses the scenario and stores nothing new.
     code, out, err = run(capsys, "--data-dir", str(data_dir), "demo")
@@ -138,6 +151,9 @@ def test_demo_json_then_human_rerun(data_dir: Path, capsys: pytest.CaptureFixtur
     assert "simulated" not in out
     assert f"heist {heist['name']} at {heist['theft_time']}: stole 9,000 ETH, 6,000 LSTX" in out
     assert "cashed out at " in out
+    assert "traced (haircut) from the " in out and "landed at " in out
+    assert "scored against the ground truth: " in out
+    assert "counterflow trace --replay" in out and "evidence.json" in out
     assert f"busiest address: {doc['busiest_address']['address']} on ethereum" in out
     assert "next: counterflow address ADDRESS" in out
     assert "store size:" in out
