@@ -189,6 +189,8 @@ ASSETS = [
         # H's 60 ETH came from its ETH receipts only: all of X's 100; G's 150 USDX from Y's 300
         ("haircut", {("H", "S"): 60, ("G", "S"): 150, ("X", "H"): 60, ("Y", "G"): 150}),
         ("poison", {("H", "S"): 60, ("G", "S"): 150, ("X", "H"): 100, ("Y", "G"): 300}),
+        # H's 60 ETH are its first 60 ETH units, X's; G's 150 USDX the first 150 of Y's 300
+        ("fifo", {("H", "S"): 60, ("G", "S"): 150, ("X", "H"): 60, ("Y", "G"): 150}),
     ],
 )
 def test_backward_keeps_assets_apart(
@@ -210,6 +212,27 @@ def test_backward_keeps_assets_apart(
     assert found == expected
     assets = {(name[t.source or ""], name[t.target or ""]): t.asset for t in result.transfers}
     assert assets[("X", "H")] == "ETH" and assets[("Y", "G")] != "ETH"
+
+
+def test_backward_fifo_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # H also pays D 30 ETH before paying S: S's 60 are then H's ETH units 30..90, X's
+    rows = [*ASSETS[:4], ("ETH", "H", "D", 30), *ASSETS[4:]]
+    store = _account_store(tmp_path, rows)
+    args = ["--data-dir", str(store), "trace", "--chain", "ethereum", "--from", ADDR["S"]]
+    assert main([*args, "--backward", "--policy", "fifo", "--min-fraction", "0", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    name = {a: n for n, a in ADDR.items()}
+    found = {
+        (name[t["source"]], name[t["target"]]): (t["tainted"], t["rule"])
+        for t in document["transfers"]
+    }
+    assert found == {
+        ("H", "S"): (60, "fifo"),
+        ("G", "S"): (150, "fifo"),
+        ("X", "H"): (60, "fifo"),
+        ("Y", "G"): (150, "fifo"),
+    }
+    assert document["params"]["policy"] == "fifo"
 
 
 # the theft (tx 0) and a later payment the victim makes to a customer (tx 1)
@@ -282,3 +305,4 @@ def test_min_link_confidence(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         assert isinstance(transfers, list)
         confidence = {t["target"]: t["confidence"] for t in transfers}
         assert confidence[ADDR["A"]] == 1.0 and confidence[ADDR["Q"]] == 0.6
+

@@ -647,9 +647,14 @@ def backward(
     dst: np.ndarray,
     units: np.ndarray,
     asset: np.ndarray,
+    link: np.ndarray,
+    out_ptr: np.ndarray,
+    out_edges: np.ndarray,
     in_ptr: np.ndarray,
     in_edges: np.ndarray,
     role: np.ndarray,
+    n_addresses: int,
+    utxo: bool,
     policy: int,
     max_hops: int,
     min_fraction: float,
@@ -657,91 +662,345 @@ def backward(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where the seeds' value came from: transfers into them, then into their senders, …
 
-    Only transfers *before* the one that moved value on toward the seed can have supplied it
-    (temporal causality backwards). Breadth first by hop; each holder is expanded once, at the
-    latest transfer through which it paid toward the seed. Poison attributes each contributing
-    transfer in full; haircut splits what a holder passed on over its earlier receipts of the
-    same asset in proportion to their amounts. Services and the sink are not expanded.
+    Returns ``(edge, attributed, hop)``, one row per transfer, sorted by edge. Every transfer
+    into a seed is attributed in full at hop 1. Only transfers *before* the one that moved
+    value on toward the seed can have supplied it (temporal causality backwards), and assets
+    stay apart: USDX a holder received did not fund the ETH it paid.
 
-    Assets stay apart: a holder reached through a transfer of asset ``a`` is expanded over its
-    earlier receipts of ``a`` only (USDX it received did not fund the ETH it paid). The seeds
-    themselves are expanded over every receipt, each in its own asset.
+    Poison and haircut go breadth first by hop over (holder, asset) pairs, each expanded
+    once, at the first hop it is reached: over its receipts of that asset before the *latest*
+    of the transfers through which it paid toward the seed at that hop (earlier receipts are
+    all it can have passed on), poison attributing each in full, haircut splitting what it
+    passed on through those transfers over them in proportion to their amounts. The seeds are
+    expanded over every receipt, each in its own asset. ``fifo`` follows slices instead, see
+    ``_backward_fifo``. Services, DEX routers, bridges and the sink are not expanded.
     """
-    n_holders = len(in_ptr) - 1
-    seen = np.zeros(n_holders, np.bool_)
-    q_h = np.empty(64, np.int64)
-    q_dead = np.empty(64, np.int64)
-    q_val = np.empty(64, np.float64)
-    q_asset = np.empty(64, np.int64)
-    q_hop = np.empty(64, np.int64)
-    n_q = 0
+    if policy == _FIFO:
+        return _backward_fifo(
+            src,
+            dst,
+            units,
+            asset,
+            link,
+            out_ptr,
+            out_edges,
+            in_ptr,
+            in_edges,
+            role,
+            n_addresses,
+            utxo,
+            max_hops,
+            min_fraction,
+            seeds,
+        )
+    # (holder, asset) keys: holder << 16 | (asset + 1); asset -1 (a seed: every asset) is 0
+    seen = Dict.empty(key_type=types.int64, value_type=types.int64)
+    f_h = np.empty(0, np.int64)
+    f_dead = np.empty(0, np.int64)
+    f_val = np.empty(0, np.float64)
+    f_asset = np.empty(0, np.int64)
+    n_seeds = 0
+    seed_h = np.empty(len(seeds), np.int64)
+    for s in seeds:
+        key = np.int64(s) << 16
+        if key in seen:
+            continue
+        seen[key] = 1
+        seed_h[n_seeds] = s
+        n_seeds += 1
+    f_h = seed_h[:n_seeds].copy()
+    f_dead = np.full(n_seeds, len(src), np.int64)
+    f_val = np.full(n_seeds, -1.0, np.float64)
+    f_asset = np.full(n_seeds, -1, np.int64)
     r_e = np.empty(64, np.int64)
     r_t = np.empty(64, np.float64)
     r_hop = np.empty(64, np.int64)
     n_rec = 0
-    for s in seeds:
-        if seen[s]:
-            continue
-        seen[s] = True
-        q_h = _grow_i8(q_h, n_q + 1)
-        q_dead = _grow_i8(q_dead, n_q + 1)
-        q_val = _grow_f8(q_val, n_q + 1)
-        q_asset = _grow_i8(q_asset, n_q + 1)
-        q_hop = _grow_i8(q_hop, n_q + 1)
-        q_h[n_q] = s
-        q_dead[n_q] = len(src)
-        q_val[n_q] = -1.0
-        q_asset[n_q] = -1
-        q_hop[n_q] = 0
-        n_q += 1
-    head = 0
-    while head < n_q:
-        h = q_h[head]
-        deadline = q_dead[head]
-        value = q_val[head]
-        a = q_asset[head]
-        hop = q_hop[head] + 1
-        head += 1
+    hop = 0
+    while len(f_h) > 0:
+        hop += 1
         if hop > max_hops:
+            break
+        # next frontier: per (holder, asset) the latest transfer and the value passed through
+        nxt = Dict.empty(key_type=types.int64, value_type=types.int64)
+        g_h = np.empty(16, np.int64)
+        g_dead = np.empty(16, np.int64)
+        g_val = np.empty(16, np.float64)
+        g_asset = np.empty(16, np.int64)
+        n_g = 0
+        for i in range(len(f_h)):
+            h = f_h[i]
+            deadline = f_dead[i]
+            value = f_val[i]
+            a = f_asset[i]
+            end = _lower_bound(in_edges, in_ptr[h], in_ptr[h + 1], deadline)
+            total = 0.0
+            for p in range(in_ptr[h], end):
+                k = in_edges[p]
+                if a < 0 or asset[k] == a:
+                    total += units[k]
+            for p in range(in_ptr[h], end):
+                k = in_edges[p]
+                if a >= 0 and asset[k] != a:
+                    continue
+                amount = float(units[k])
+                if value < 0 or policy == 0:
+                    part = amount
+                else:
+                    part = min(value * amount / total, amount) if total > 0 else 0.0
+                if amount <= 0 or part <= 0 or (part / amount < min_fraction and policy != 0):
+                    continue
+                r_e = _grow_i8(r_e, n_rec + 1)
+                r_t = _grow_f8(r_t, n_rec + 1)
+                r_hop = _grow_i8(r_hop, n_rec + 1)
+                r_e[n_rec] = k
+                r_t[n_rec] = part
+                r_hop[n_rec] = hop
+                n_rec += 1
+                s = np.int64(src[k])
+                if role[s] != ROLE_NORMAL and role[s] != ROLE_MIXER:
+                    continue
+                key = (s << 16) | (np.int64(asset[k]) + 1)
+                if key in seen or (s << 16) in seen:
+                    continue
+                if key in nxt:
+                    j = nxt[key]
+                    g_dead[j] = max(g_dead[j], np.int64(k))
+                    g_val[j] += part
+                    continue
+                g_h = _grow_i8(g_h, n_g + 1)
+                g_dead = _grow_i8(g_dead, n_g + 1)
+                g_val = _grow_f8(g_val, n_g + 1)
+                g_asset = _grow_i8(g_asset, n_g + 1)
+                nxt[key] = n_g
+                g_h[n_g] = s
+                g_dead[n_g] = k
+                g_val[n_g] = part
+                g_asset[n_g] = asset[k]
+                n_g += 1
+        for key in nxt:
+            seen[key] = 1
+        f_h = g_h[:n_g].copy()
+        f_dead = g_dead[:n_g].copy()
+        f_val = g_val[:n_g].copy()
+        f_asset = g_asset[:n_g].copy()
+    order = np.argsort(r_e[:n_rec], kind="mergesort")
+    return r_e[:n_rec][order].copy(), r_t[:n_rec][order].copy(), r_hop[:n_rec][order].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def _backward_fifo(
+    src: np.ndarray,
+    dst: np.ndarray,
+    units: np.ndarray,
+    asset: np.ndarray,
+    link: np.ndarray,
+    out_ptr: np.ndarray,
+    out_edges: np.ndarray,
+    in_ptr: np.ndarray,
+    in_edges: np.ndarray,
+    role: np.ndarray,
+    n_addresses: int,
+    utxo: bool,
+    max_hops: int,
+    min_fraction: float,
+    seeds: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Backward FIFO: the slice ``[lo, hi)`` of a payment maps onto the receipts that funded it.
+
+    Under FIFO a holder's n-th unit paid out is its n-th unit received. Replaying the holder's
+    history of the payment's asset up to the payment (receipts add to ``R``, each payment
+    consumes ``[Q, min(Q + amount, R))`` of the receipts: what the forward kernel's lot queue
+    does, a payment beyond the balance taking what there is) places the payment at ``[Q, …)``
+    in receipt order; the slice ``[Q + lo, min(Q + hi, R))`` overlaps some earlier receipts,
+    and each overlap is a slice of that receipt, passed upstream the same way. A UTXO address
+    passes coins exactly: an input's slice is the same slice of the output it spends.
+
+    Every transfer keeps the union of the slices that reached it, so nothing is counted twice
+    (two routes to one receipt, a seed that also funded another seed): what is attributed to a
+    receipt never exceeds it, and what a holder's receipts are attributed never exceeds what
+    its payments were. A slice smaller than ``min_fraction`` of its transfer is not followed.
+    Mixers are reached but not expanded: a pool has no order to follow.
+    """
+    # the union of slices per edge: a linked list of disjoint intervals
+    iv_head = Dict.empty(key_type=types.int64, value_type=types.int64)
+    iv_lo = np.empty(64, np.float64)
+    iv_hi = np.empty(64, np.float64)
+    iv_next = np.empty(64, np.int64)
+    n_iv = 0
+    rec = Dict.empty(key_type=types.int64, value_type=types.int64)
+    r_e = np.empty(64, np.int64)
+    r_t = np.empty(64, np.float64)
+    r_hop = np.empty(64, np.int64)
+    n_rec = 0
+    # work queue (FIFO order: breadth first, so an edge's first slice comes at its fewest hops)
+    q_e = np.empty(64, np.int64)
+    q_lo = np.empty(64, np.float64)
+    q_hi = np.empty(64, np.float64)
+    q_hop = np.empty(64, np.int64)
+    n_q = 0
+    head = 0
+    # incoming slices to add: (edge, lo, hi, hop)
+    a_e = np.empty(64, np.int64)
+    a_lo = np.empty(64, np.float64)
+    a_hi = np.empty(64, np.float64)
+    n_a = 0
+    piece_lo = np.empty(16, np.float64)
+    piece_hi = np.empty(16, np.float64)
+    done_seed = Dict.empty(key_type=types.int64, value_type=types.int64)
+    for s in seeds:
+        if np.int64(s) in done_seed:
             continue
-        end = _lower_bound(in_edges, in_ptr[h], in_ptr[h + 1], deadline)
-        total = 0.0
-        for p in range(in_ptr[h], end):
+        done_seed[np.int64(s)] = 1
+        for p in range(in_ptr[s], in_ptr[s + 1]):
             k = in_edges[p]
-            if a < 0 or asset[k] == a:
-                total += units[k]
-        for p in range(in_ptr[h], end):
-            k = in_edges[p]
-            if a >= 0 and asset[k] != a:
-                continue
+            a_e = _grow_i8(a_e, n_a + 1)
+            a_lo = _grow_f8(a_lo, n_a + 1)
+            a_hi = _grow_f8(a_hi, n_a + 1)
+            a_e[n_a] = k
+            a_lo[n_a] = 0.0
+            a_hi[n_a] = float(units[k])
+            n_a += 1
+    hop = 1
+    while True:
+        # add this round's slices: keep what is new, record it, queue it upstream
+        for j in range(n_a):
+            k = a_e[j]
             amount = float(units[k])
-            if value < 0 or policy == 0:
-                part = amount
-            else:
-                part = value * amount / total if total > 0 else 0.0
-            if amount <= 0 or part <= 0 or (part / amount < min_fraction and policy != 0):
+            lo = max(a_lo[j], 0.0)
+            hi = min(a_hi[j], amount)
+            if amount <= 0 or hi <= lo or (hi - lo) / amount < min_fraction:
                 continue
-            r_e = _grow_i8(r_e, n_rec + 1)
-            r_t = _grow_f8(r_t, n_rec + 1)
-            r_hop = _grow_i8(r_hop, n_rec + 1)
-            r_e[n_rec] = k
-            r_t[n_rec] = part
-            r_hop[n_rec] = hop
-            n_rec += 1
-            s = src[k]
-            if seen[s] or (role[s] != ROLE_NORMAL and role[s] != ROLE_MIXER):
+            piece_lo[0] = lo
+            piece_hi[0] = hi
+            n_p = 1
+            # numba types Dict.get as Optional, which cannot index an array
+            it = iv_head[k] if k in iv_head else -1  # noqa: SIM401
+            while it >= 0 and n_p > 0:
+                c_lo = iv_lo[it]
+                c_hi = iv_hi[it]
+                m = 0
+                piece_lo = _grow_f8(piece_lo, 2 * n_p + 1)
+                piece_hi = _grow_f8(piece_hi, 2 * n_p + 1)
+                out_lo = np.empty(2 * n_p, np.float64)
+                out_hi = np.empty(2 * n_p, np.float64)
+                for x in range(n_p):
+                    if piece_hi[x] <= c_lo or piece_lo[x] >= c_hi:
+                        out_lo[m] = piece_lo[x]
+                        out_hi[m] = piece_hi[x]
+                        m += 1
+                        continue
+                    if piece_lo[x] < c_lo:
+                        out_lo[m] = piece_lo[x]
+                        out_hi[m] = c_lo
+                        m += 1
+                    if piece_hi[x] > c_hi:
+                        out_lo[m] = c_hi
+                        out_hi[m] = piece_hi[x]
+                        m += 1
+                for x in range(m):
+                    piece_lo[x] = out_lo[x]
+                    piece_hi[x] = out_hi[x]
+                n_p = m
+                it = iv_next[it]
+            for x in range(n_p):
+                if piece_hi[x] <= piece_lo[x]:
+                    continue
+                iv_lo = _grow_f8(iv_lo, n_iv + 1)
+                iv_hi = _grow_f8(iv_hi, n_iv + 1)
+                iv_next = _grow_i8(iv_next, n_iv + 1)
+                iv_lo[n_iv] = piece_lo[x]
+                iv_hi[n_iv] = piece_hi[x]
+                iv_next[n_iv] = iv_head[k] if k in iv_head else -1  # noqa: SIM401
+                iv_head[k] = n_iv
+                n_iv += 1
+                if k in rec:
+                    r_t[rec[k]] += piece_hi[x] - piece_lo[x]
+                else:
+                    r_e = _grow_i8(r_e, n_rec + 1)
+                    r_t = _grow_f8(r_t, n_rec + 1)
+                    r_hop = _grow_i8(r_hop, n_rec + 1)
+                    rec[k] = n_rec
+                    r_e[n_rec] = k
+                    r_t[n_rec] = piece_hi[x] - piece_lo[x]
+                    r_hop[n_rec] = hop
+                    n_rec += 1
+                s = src[k]
+                if role[s] != ROLE_NORMAL or hop >= max_hops:
+                    continue
+                q_e = _grow_i8(q_e, n_q + 1)
+                q_lo = _grow_f8(q_lo, n_q + 1)
+                q_hi = _grow_f8(q_hi, n_q + 1)
+                q_hop = _grow_i8(q_hop, n_q + 1)
+                q_e[n_q] = k
+                q_lo[n_q] = piece_lo[x]
+                q_hi[n_q] = piece_hi[x]
+                q_hop[n_q] = hop
+                n_q += 1
+        n_a = 0
+        if head >= n_q:
+            break
+        # expand every queued slice of this hop into slices of the receipts that funded it
+        hop = q_hop[head] + 1
+        while head < n_q and q_hop[head] == hop - 1:
+            k = q_e[head]
+            lo = q_lo[head]
+            hi = q_hi[head]
+            head += 1
+            h = src[k]
+            if utxo and h < n_addresses:
+                i = link[k]
+                if i >= 0:
+                    a_e = _grow_i8(a_e, n_a + 1)
+                    a_lo = _grow_f8(a_lo, n_a + 1)
+                    a_hi = _grow_f8(a_hi, n_a + 1)
+                    a_e[n_a] = i
+                    a_lo[n_a] = lo
+                    a_hi[n_a] = hi
+                    n_a += 1
                 continue
-            seen[s] = True
-            q_h = _grow_i8(q_h, n_q + 1)
-            q_dead = _grow_i8(q_dead, n_q + 1)
-            q_val = _grow_f8(q_val, n_q + 1)
-            q_asset = _grow_i8(q_asset, n_q + 1)
-            q_hop = _grow_i8(q_hop, n_q + 1)
-            q_h[n_q] = s
-            q_dead[n_q] = k
-            q_val[n_q] = part
-            q_asset[n_q] = asset[k]
-            q_hop[n_q] = hop
-            n_q += 1
+            a = asset[k]
+            # replay h's history of asset a before k: R received, Q consumed
+            r_sum = 0.0
+            q_pos = 0.0
+            pi = in_ptr[h]
+            pi_end = _lower_bound(in_edges, in_ptr[h], in_ptr[h + 1], k)
+            po = out_ptr[h]
+            po_end = _lower_bound(out_edges, out_ptr[h], out_ptr[h + 1], k)
+            while pi < pi_end or po < po_end:
+                # at equal ids (a self-transfer) the payment leaves before it arrives
+                if po < po_end and (pi >= pi_end or out_edges[po] <= in_edges[pi]):
+                    o = out_edges[po]
+                    po += 1
+                    if asset[o] == a:
+                        q_pos = min(q_pos + float(units[o]), r_sum)
+                else:
+                    r = in_edges[pi]
+                    pi += 1
+                    if asset[r] == a:
+                        r_sum += float(units[r])
+            lo_pos = q_pos + lo
+            hi_pos = min(q_pos + hi, r_sum)
+            if hi_pos <= lo_pos:
+                continue
+            c0 = 0.0
+            for p in range(in_ptr[h], pi_end):
+                r = in_edges[p]
+                if asset[r] != a:
+                    continue
+                c1 = c0 + float(units[r])
+                o_lo = max(c0, lo_pos)
+                o_hi = min(c1, hi_pos)
+                if o_hi > o_lo:
+                    a_e = _grow_i8(a_e, n_a + 1)
+                    a_lo = _grow_f8(a_lo, n_a + 1)
+                    a_hi = _grow_f8(a_hi, n_a + 1)
+                    a_e[n_a] = r
+                    a_lo[n_a] = o_lo - c0
+                    a_hi[n_a] = o_hi - c0
+                    n_a += 1
+                c0 = c1
+                if c0 >= hi_pos:
+                    break
     order = np.argsort(r_e[:n_rec], kind="mergesort")
     return r_e[:n_rec][order].copy(), r_t[:n_rec][order].copy(), r_hop[:n_rec][order].copy()

@@ -252,11 +252,6 @@ def trace(
             epoch = _epoch(params.since)
             since = int(np.searchsorted(np.asarray(first.index.time), epoch, side="left"))
         if params.direction == BACKWARD:
-            if policy == Policy.FIFO:
-                raise InputError(
-                    "backward tracing supports poison and haircut, not fifo "
-                    "(see docs/tracing.md, Backward)"
-                )
             return _backward(session, params, first, [ids[s] for s in seeds], packs, link_files)
         return _forward(
             session, params, policy, first, [ids[s] for s in seeds], since, packs, link_files
@@ -633,9 +628,14 @@ def _backward(
         ix.dst,
         ix.units,
         ix.asset,
+        ix.link,
+        ix.out_ptr,
+        ix.out_edges,
         ix.in_ptr,
         ix.in_edges,
         first.bounds.role,
+        ix.n_addresses,
+        ix.utxo,
         int(policy),
         params.max_hops,
         params.min_fraction,
@@ -643,7 +643,8 @@ def _backward(
     )
     empty_i = np.zeros(0, np.int64)
     empty_f = np.zeros(0, np.float64)
-    rules = np.full(len(out[0]), int(Rule.POISON if policy == Policy.POISON else Rule.HAIRCUT))
+    rule = {Policy.POISON: Rule.POISON, Policy.HAIRCUT: Rule.HAIRCUT, Policy.FIFO: Rule.FIFO}
+    rules = np.full(len(out[0]), int(rule[policy]))
     full = (out[0], out[1], out[2], out[1], rules, empty_i, empty_f, np.zeros(ix.n_assets))
     leg = _Leg(first.name, 1.0)
     return _assemble(session, params, [(leg, full)], seed_ids, first.name, [], packs, link_files)
