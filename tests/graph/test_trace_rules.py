@@ -306,3 +306,30 @@ def test_min_link_confidence(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         confidence = {t["target"]: t["confidence"] for t in transfers}
         assert confidence[ADDR["A"]] == 1.0 and confidence[ADDR["Q"]] == 0.6
 
+
+# V pays A 1 ETH (so ether's shift is 3: one unit is 1,000 wei), A pays B 500 wei, less than
+# one unit, then C 0.25 ETH
+SUB_UNIT = [("ETH", "V", "A", 10**18), ("ETH", "A", "B", 500), ("ETH", "A", "C", 25 * 10**16)]
+
+
+@pytest.mark.parametrize("policy", ["haircut", "poison", "fifo"])
+def test_sub_unit_transfer_is_traced(tmp_path: Path, policy: str) -> None:
+    store = _account_store(tmp_path, SUB_UNIT)
+    name = {a: n for n, a in ADDR.items()}
+
+    def run(seed: str, direction: str) -> dict[tuple[str, str], int]:
+        params = TraceParams(
+            chain="ethereum",
+            seeds=(ADDR[seed],),
+            direction=direction,
+            policy=policy,
+            min_fraction=0.0,
+        )
+        result = trace(store, params)
+        return {(name[t.source or ""], name[t.target or ""]): t.tainted for t in result.transfers}
+
+    # forward: A holds nothing but V's ether, so both payments are tainted in full, exactly
+    assert run("V", "forward") == {("V", "A"): 10**18, ("A", "B"): 500, ("A", "C"): 25 * 10**16}
+    # backward from B: its 500 wei came from V's 1 ETH (poison: the whole receipt)
+    funded = 10**18 if policy == "poison" else 500
+    assert run("B", BACKWARD) == {("A", "B"): 500, ("V", "A"): funded}

@@ -318,10 +318,11 @@ def _forward(
                 np.float64,
             )
         cj = session.coinjoins(c) if policy == Policy.HAIRCUT and ix.utxo else CoinJoins.none()
+        # fractional units (GraphIndex.value): a transfer below one unit still carries value
         out = forward(
             ix.src,
             ix.dst,
-            ix.units,
+            ix.value,
             ix.asset,
             ix.tx,
             ix.link,
@@ -433,11 +434,11 @@ def _theft_leg(
     for h in seed_ids:
         for p in range(int(ix.out_ptr[h]), int(ix.out_ptr[h + 1])):
             e = int(ix.out_edges[p])
-            if e >= since and int(ix.tx[e]) in wanted and float(ix.units[e]) > 0:
+            if e >= since and int(ix.tx[e]) in wanted and float(ix.value[e]) > 0:
                 edges.append(e)
     for e in sorted(set(edges)):
         leg.seed_edges.append(e)
-        leg.seed_taint.append(float(ix.units[e]))
+        leg.seed_taint.append(float(ix.value[e]))
         leg.seed_hop.append(1)
         leg.seed_rule.append(int(Rule.SEED))
     return leg
@@ -508,8 +509,9 @@ def _assemble(
             a = int(ix.asset[e])
             symbol = c.symbols.get(a, str(a))
             amount = ix.exact_amount(e)
-            units = float(ix.units[e])
-            tainted = amount if t >= units * (1 - 1e-12) else min(amount, ix.to_base_units(a, t))
+            # the kernel ran on fractional units: a whole transfer is reported exactly
+            value = float(ix.value[e])
+            tainted = amount if t >= value * (1 - 1e-12) else min(amount, ix.to_base_units(a, t))
             src, dst = int(ix.src[e]), int(ix.dst[e])
             tx = int(ix.tx[e])
             record = TracedTransfer(
@@ -626,7 +628,7 @@ def _backward(
     out = backward(
         ix.src,
         ix.dst,
-        ix.units,
+        ix.value,
         ix.asset,
         ix.link,
         ix.out_ptr,
