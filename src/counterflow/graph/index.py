@@ -14,8 +14,9 @@ per-asset ``shift`` the smallest power of ten that leaves the asset's largest tr
 ``units * 10**shift + rem`` gives back the exact integer for reports. Token amounts too wide
 for the store's DECIMAL(38,0) (spam, kept only as text) count as 0 here.
 
-Files. ``DATA_DIR/graph-index/CHAIN/`` holds one ``.npy`` per array and ``index.json`` with
-the SHA-256 of every store part the index was built from. A load whose manifest lists other
+Files. ``DATA_DIR/graph-index/CHAIN/`` holds one ``.npy`` per array, the id <-> text lookup
+tables (``lookup-*.npy``, see lookup.py) and ``index.json`` with the SHA-256 of every store
+part the index was built from. A load whose manifest lists other
 parts (or sizes) rebuilds; parts are immutable once committed, so path and size identify them.
 """
 
@@ -27,6 +28,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -34,14 +36,17 @@ from typing import Any
 
 import numba
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from counterflow.chains.registry import get_chain
 from counterflow.errors import InputError, StoreError
+from counterflow.graph.lookup import LOOKUP_ARRAYS, Lookups, build_lookups
 from counterflow.store.datadir import DataDirectory
-from counterflow.store.reader import StoreReader
 from counterflow.store.schema import UTXO_OUTPUT_SEQ_BASE, TransferKind
 
-INDEX_FORMAT = "counterflow-graph-index/1"
+INDEX_FORMAT = "counterflow-graph-index/2"
 #: Store tables whose parts an index (and so a trace) depends on.
 INDEXED_TABLES = ("transfers", "addresses", "transactions", "assets", "blocks")
 _ARRAYS = (
@@ -89,6 +94,8 @@ class GraphIndex:
     out_edges: np.ndarray  # int32 edge ids by source holder, ascending
     in_ptr: np.ndarray
     in_edges: np.ndarray
+    #: id <-> address and tx hash lookups (None only for an index assembled by hand)
+    lookups: Lookups | None = None
     build_seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -142,7 +149,11 @@ class GraphIndex:
         return self.utxo and self.n_addresses <= holder < self.n_addresses + self.n_transactions
 
     def nbytes(self) -> int:
+        """The CSR arrays' size (the lookup tables are counted apart: see lookup_nbytes)."""
         return sum(int(getattr(self, name).nbytes) for name in _ARRAYS)
+
+    def lookup_nbytes(self) -> int:
+        return self.lookups.nbytes() if self.lookups is not None else 0
 
 
 def index_dir(directory: DataDirectory, chain: str) -> Path:
@@ -223,6 +234,10 @@ def _read_saved(folder: Path, parts: list[dict[str, Any]]) -> GraphIndex | None:
     if saved != parts:
         return None
     arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
+    lookups = Lookups(
+        prefix=meta["tx_prefix"],
+        **{name: np.load(folder / f"lookup-{name}.npy", mmap_mode="r") for name in LOOKUP_ARRAYS},
+    )
     return GraphIndex(
         chain=meta["chain"],
         utxo=meta["utxo"],
@@ -233,6 +248,7 @@ def _read_saved(folder: Path, parts: list[dict[str, Any]]) -> GraphIndex | None:
         fingerprint=meta["fingerprint"],
         build_seconds=meta.get("build_seconds", 0.0),
         meta=meta,
+        lookups=lookups,
         **arrays,
     )
 
@@ -244,6 +260,13 @@ def save_index(index: GraphIndex, folder: Path) -> None:
     try:
         for name in _ARRAYS:
             np.save(staging / f"{name}.npy", np.ascontiguousarray(getattr(index, name)))
+        if index.lookups is None:
+            raise ValueError("an index without lookup tables cannot be saved")
+        for name in LOOKUP_ARRAYS:
+            np.save(
+                staging / f"lookup-{name}.npy",
+                np.ascontiguousarray(getattr(index.lookups, name)),
+            )
         meta = {
             "format": INDEX_FORMAT,
             "chain": index.chain,
@@ -256,6 +279,8 @@ def save_index(index: GraphIndex, folder: Path) -> None:
             "build_seconds": index.build_seconds,
             "edges": index.n_edges,
             "bytes": index.nbytes(),
+            "lookup_bytes": index.lookup_nbytes(),
+            "tx_prefix": index.lookups.prefix,
         }
         (staging / "index.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
         old = folder.with_name(f".{folder.name}.old")
@@ -269,56 +294,33 @@ def save_index(index: GraphIndex, folder: Path) -> None:
 
 
 def build_index(directory: DataDirectory, chain: str) -> GraphIndex:
-    """Read ``chain``'s transfers from the store and lay them out as CSR arrays."""
+    """Read ``chain``'s transfers from the store and lay them out as CSR arrays.
+
+    The parts are read with pyarrow, only the columns the index needs: no SQL engine, no
+    text column (``amount_raw``) decoded. A part is written as a few long sorted runs, so
+    ordering is a check, then at most a stable sort that merges runs (see ``_key_order``).
+    The parts' SHA-256 (for the evidence fingerprint) is computed on a second thread
+    meanwhile: hashlib releases the GIL while it hashes.
+    """
     started = time.perf_counter()
     spec = get_chain(chain)
-    parts = hash_parts(directory, spec.name)
-    with StoreReader(directory) as reader:
-        if spec.name not in reader.chains:
-            raise InputError(f"chain {spec.name!r} is not in the store {directory.root}")
-        t = reader.table(spec.name, "transfers")
-        addresses = reader.table(spec.name, "addresses")
-        n_addresses = int(
-            reader.rows(f"SELECT coalesce(max(address_id) + 1, 0) FROM {addresses}")[0][0]
+    if spec.name not in directory.chains():
+        raise InputError(f"chain {spec.name!r} is not in the store {directory.root}")
+    manifest = directory.manifest(spec.name)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = pool.submit(hash_parts, directory, spec.name)
+        lookups = build_lookups(
+            spec.name,
+            directory.table_files(spec.name, "addresses", manifest),
+            directory.table_files(spec.name, "transactions", manifest),
         )
-        n_transactions = int(
-            reader.rows(
-                f"SELECT coalesce(max(tx_id) + 1, 0) FROM {reader.table(spec.name, 'transactions')}"
-            )[0][0]
+        columns, shifts = _read_transfers(
+            directory.table_files(spec.name, "transfers", manifest), spec.is_utxo
         )
-        shifts: dict[int, int] = {}
-        for asset_id, largest in reader.rows(
-            f"SELECT asset_id, max(amount) FROM {t} GROUP BY asset_id ORDER BY asset_id"
-        ):
-            shift = 0
-            largest = int(largest or 0)
-            while largest // 10**shift >= _UNIT_LIMIT:
-                shift += 1
-            shifts[int(asset_id)] = shift
-        # Amounts below 2^63 (all satoshi, most wei) are cast to BIGINT and split into units
-        # and remainder in numpy; only the rare larger ones pay for 128-bit division in SQL.
-        divisors = (
-            ", ".join(f"({a}, {10**s}::HUGEINT)" for a, s in shifts.items()) or "(0, 1::HUGEINT)"
-        )
-        big = "t.amount >= 9223372036854775807"
-        columns = reader.con.execute(
-            f"""
-            WITH d(asset_id, divisor) AS (VALUES {divisors})
-            SELECT t.src_id, t.dst_id, t.tx_id, t.kind, t.asset_id,
-                   CASE WHEN {big} THEN NULL ELSE CAST(t.amount AS BIGINT) END AS small,
-                   CASE WHEN {big} THEN CAST(t.amount::HUGEINT // d.divisor AS BIGINT) END
-                       AS big_units,
-                   CASE WHEN {big} THEN CAST(t.amount::HUGEINT % d.divisor AS BIGINT) END
-                       AS big_rem,
-                   t.block_number, coalesce(epoch(t.block_time)::BIGINT, 0) AS time,
-                   t.prev_tx_id, t.prev_vout, t.seq
-            FROM {t} t JOIN d USING (asset_id)
-            ORDER BY t.block_number, t.tx_index NULLS LAST, t.seq, t.kind, t.tx_id
-            """
-        ).fetchnumpy()
-    columns["units"], columns["rem"] = _split_amounts(columns, shifts)
-    arrays = _layout(columns, spec.is_utxo, n_addresses, n_transactions)
-    fingerprint = parts_fingerprint(parts)
+        n_addresses = len(lookups.addr_offsets) - 1
+        n_transactions = len(lookups.tx_state)
+        arrays = _layout(columns, spec.is_utxo, n_addresses, n_transactions)
+        parts = hashing.result()
     return GraphIndex(
         chain=spec.name,
         utxo=spec.is_utxo,
@@ -326,30 +328,219 @@ def build_index(directory: DataDirectory, chain: str) -> GraphIndex:
         n_transactions=n_transactions,
         shifts=shifts,
         parts=parts,
-        fingerprint=fingerprint,
+        fingerprint=parts_fingerprint(parts),
+        lookups=lookups,
         build_seconds=round(time.perf_counter() - started, 3),
         **arrays,
     )
 
 
-def _split_amounts(
-    columns: dict[str, Any], shifts: dict[int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """``units = amount // 10**shift`` and ``rem = amount % 10**shift`` per transfer, exactly."""
-    small = columns["small"]
-    missing = np.ma.getmaskarray(small)
-    amount = _column(columns, "small", 0, np.int64)
-    asset = _column(columns, "asset_id", 0, np.int64)
+_TRANSFER_SCHEMA = pa.schema(
+    [
+        ("block_number", pa.int64()),
+        ("tx_index", pa.int32()),
+        ("seq", pa.int32()),
+        ("kind", pa.int8()),
+        ("tx_id", pa.int64()),
+        ("src_id", pa.int64()),
+        ("dst_id", pa.int64()),
+        ("asset_id", pa.int32()),
+        ("amount", pa.decimal128(38, 0)),
+        ("block_time", pa.timestamp("us", tz="UTC")),
+        ("prev_tx_id", pa.int64()),
+        ("prev_vout", pa.int32()),
+    ]
+)
+_INT64_MAX = (1 << 63) - 1
+
+
+def _read_transfers(files: list[Path], utxo: bool) -> tuple[dict[str, np.ndarray], dict[int, int]]:
+    """The transfers' columns in key order (nulls filled), and the per-asset shifts."""
+    names = [n for n in _TRANSFER_SCHEMA.names if utxo or n not in ("prev_tx_id", "prev_vout")]
+    schema = pa.schema([_TRANSFER_SCHEMA.field(n) for n in names])
+    tables = [pq.read_table(f, columns=names).select(names).cast(schema) for f in files]
+    table = pa.concat_tables(tables) if tables else schema.empty_table()
+
+    def ints(name: str, fill: int, dtype: type) -> np.ndarray:
+        column = table.column(name)
+        if column.null_count:
+            column = pc.fill_null(column.cast(pa.int64()), fill)
+        return np.asarray(column.to_numpy(), dtype=dtype)
+
+    block = ints("block_number", 0, np.int64)
+    # the SQL order this replaces: block_number, tx_index NULLS LAST, seq, kind, tx_id NULLS LAST
+    tx_index_key = ints("tx_index", 1 << 40, np.int64)
+    seq = ints("seq", 0, np.int64)
+    kind = ints("kind", 0, np.int8)
+    tx_key = ints("tx_id", 1 << 62, np.int64)
+    order = _key_order(block, tx_index_key, seq, kind, tx_key)
+    asset = ints("asset_id", 0, np.int64)
+    small, is_small, big = _amounts(table.column("amount"))
+    shifts = _shifts(asset, small, is_small, big)
     divisor = np.ones(int(asset.max(initial=0)) + 1, np.int64)
     for asset_id, shift in shifts.items():
         divisor[asset_id] = 10**shift
-    per_edge = divisor[asset]
-    units, rem = np.divmod(amount, per_edge)
-    if missing.any():
-        # NULL amounts (none in a valid store) and amounts of 2^63 and above
-        units[missing] = _column(columns, "big_units", 0, np.int64)[missing]
-        rem[missing] = _column(columns, "big_rem", 0, np.int64)[missing]
-    return units, rem
+    units, rem = np.divmod(np.where(is_small, small, 0), divisor[asset])
+    for row, amount in big.items():
+        q, r = divmod(amount, 10 ** shifts[int(asset[row])])
+        units[row], rem[row] = q, r
+    micros = ints("block_time", 0, np.int64)
+    # gathered in the index's own widths (ids fit int32: holders are counted in int32)
+    columns = {
+        "block_number": block.astype(np.int32),
+        "kind": kind,
+        "tx_id": np.where(tx_key == 1 << 62, -1, tx_key).astype(np.int32),
+        "src_id": ints("src_id", -1, np.int32),
+        "dst_id": ints("dst_id", -1, np.int32),
+        "asset_id": asset.astype(np.int16),
+        "units": units,
+        "rem": rem,
+        # epoch seconds, rounded to the nearest as a cast from DuckDB's epoch() did
+        "time": np.floor_divide(micros + 500_000, 1_000_000).astype(np.uint32),
+    }
+    if utxo:  # only spends need these
+        columns["seq"] = seq.astype(np.int32)
+        columns["prev_tx_id"] = ints("prev_tx_id", -1, np.int32)
+        columns["prev_vout"] = ints("prev_vout", -1, np.int32)
+    if order is not None:
+        columns = {name: values[order] for name, values in columns.items()}
+    return columns, shifts
+
+
+def _key_order(
+    block: np.ndarray, tx_index: np.ndarray, seq: np.ndarray, kind: np.ndarray, tx: np.ndarray
+) -> np.ndarray | None:
+    """The permutation into key order, or None when the rows already are in it.
+
+    A part is written as a few long sorted runs (one per writer thread), so a stable sort on
+    one int64 packing (block, tx_index, seq) merges runs rather than sorting from scratch.
+    Rows equal on those three keep their run's order, which is checked; a mismatch, or keys
+    too wide to pack, falls back to a sort on all five columns.
+    """
+    identity = np.zeros(0, np.int64)
+    if _in_key_order(identity, block, tx_index, seq, kind, tx):
+        return None
+    packed = _pack_keys([block, tx_index, seq])
+    if packed is not None:
+        order = np.argsort(packed, kind="stable")
+        if _in_key_order(order, block, tx_index, seq, kind, tx):
+            return order
+    return np.lexsort((tx, kind, seq, tx_index, block))
+
+
+def _pack_keys(keys: list[np.ndarray]) -> np.ndarray | None:
+    """One int64 ordering like ``keys`` lexicographically, or None if they need > 63 bits."""
+    packed = np.zeros(len(keys[0]), np.int64)
+    bits = 0
+    for key in keys:
+        low = int(key.min())
+        width = max(int(key.max()) - low, 0).bit_length()
+        bits += width
+        if bits > 63:
+            return None
+        packed <<= width
+        packed |= key - low
+    return packed
+
+
+@numba.njit(cache=True, nogil=True)
+def _in_key_order(
+    order: np.ndarray,
+    block: np.ndarray,
+    tx_index: np.ndarray,
+    seq: np.ndarray,
+    kind: np.ndarray,
+    tx: np.ndarray,
+) -> bool:
+    # One pass, lexicographic on the five key columns, through ``order`` (empty: as stored).
+    n = len(block)
+    for k in range(1, n):
+        i = order[k] if len(order) else k
+        j = order[k - 1] if len(order) else k - 1
+        if block[i] != block[j]:
+            if block[i] < block[j]:
+                return False
+            continue
+        if tx_index[i] != tx_index[j]:
+            if tx_index[i] < tx_index[j]:
+                return False
+            continue
+        if seq[i] != seq[j]:
+            if seq[i] < seq[j]:
+                return False
+            continue
+        if kind[i] != kind[j]:
+            if kind[i] < kind[j]:
+                return False
+            continue
+        if tx[i] < tx[j]:
+            return False
+    return True
+
+
+def _amounts(
+    column: pa.ChunkedArray,
+) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
+    """DECIMAL(38,0) amounts: int64 where they fit below 2^63 − 1, exact ints for the rest.
+
+    A decimal128 value is two little-endian 64-bit words, so the common case is a view of
+    the column's buffer, not a conversion per value.
+    """
+    lows, highs, valids = [], [], []
+    for chunk in column.chunks:
+        words = np.frombuffer(chunk.buffers()[1], np.int64).reshape(-1, 2)
+        words = words[chunk.offset : chunk.offset + len(chunk)]
+        lows.append(words[:, 0])
+        highs.append(words[:, 1])
+        if chunk.null_count:
+            valids.append(np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), bool))
+        else:
+            valids.append(np.ones(len(chunk), bool))
+    low = np.concatenate(lows) if lows else np.zeros(0, np.int64)
+    high = np.concatenate(highs) if highs else np.zeros(0, np.int64)
+    valid = np.concatenate(valids) if valids else np.zeros(0, bool)
+    fits = ((high == 0) & (low >= 0) & (low != _INT64_MAX)) | ((high == -1) & (low < 0))
+    is_small = valid & fits
+    big = {
+        int(row): (int(high[row]) << 64) + (int(low[row]) & ((1 << 64) - 1))
+        for row in np.nonzero(valid & ~fits)[0]
+    }
+    return low, is_small, big
+
+
+def _shifts(
+    asset: np.ndarray, small: np.ndarray, is_small: np.ndarray, big: dict[int, int]
+) -> dict[int, int]:
+    """Per asset with transfers, the smallest power of ten that brings its largest below 2^52."""
+    # the largest valid amount per asset present; 0 where it has none (all NULL)
+    candidates: dict[int, list[int]] = {}
+    present = np.unique(asset)
+    if len(present):
+        maxima = _max_by_asset(asset, small, is_small, int(present[-1]) + 1)
+        for a in present.tolist():
+            seen = maxima[a] > np.iinfo(np.int64).min
+            candidates[a] = [int(maxima[a])] if seen else []
+    for row, amount in big.items():
+        candidates[int(asset[row])].append(amount)
+    largest = {a: max(values) if values else 0 for a, values in candidates.items()}
+    shifts: dict[int, int] = {}
+    for a in sorted(largest):
+        shift = 0
+        while largest[a] // 10**shift >= _UNIT_LIMIT:
+            shift += 1
+        shifts[a] = shift
+    return shifts
+
+
+@numba.njit(cache=True, nogil=True)
+def _max_by_asset(
+    asset: np.ndarray, amount: np.ndarray, use: np.ndarray, n_assets: int
+) -> np.ndarray:
+    out = np.full(n_assets, np.iinfo(np.int64).min, np.int64)
+    for i in range(len(asset)):
+        if use[i] and amount[i] > out[asset[i]]:
+            out[asset[i]] = amount[i]
+    return out
 
 
 def _column(columns: dict[str, Any], name: str, fill: int, dtype: type) -> np.ndarray:

@@ -24,6 +24,7 @@ from counterflow.graph.boundaries import Boundaries, boundaries
 from counterflow.graph.coinjoin import CoinJoins, coinjoins
 from counterflow.graph.index import GraphIndex, index_dir, load_index
 from counterflow.graph.links import Link, LinkFile, load_links, normal_tx
+from counterflow.graph.lookup import Lookups
 from counterflow.graph.policies import (
     BACKWARD,
     ROLE_BRIDGE,
@@ -143,10 +144,12 @@ class _Session:
         self.tags = tags
         self.reader = reader
         self.chains: dict[str, _Chain] = {}
+        self._lookups: dict[str, Lookups | None] = {}
 
     def chain(self, name: str) -> _Chain:
         if name not in self.chains:
             index = load_index(self.directory, name)
+            self._lookups[name] = index.lookups
             tags = {t.address: t for t in self.tags if t.chain == name}
             ids = self.address_ids(name, sorted(tags))
             labelled = {ids[a]: tags[a] for a in sorted(ids)}
@@ -167,9 +170,21 @@ class _Session:
             c.coinjoins = coinjoins(self.reader, c.index, cache=index_dir(self.directory, c.name))
         return c.coinjoins
 
+    def lookups(self, chain: str) -> Lookups | None:
+        """The chain's id <-> text tables, saved with its index (None: ask the store)."""
+        if chain not in self._lookups:
+            self._lookups[chain] = load_index(self.directory, chain).lookups
+        return self._lookups[chain]
+
+    # The lookups below answer from the index's memory-mapped tables: a gather or a binary
+    # search each, where a store query scans a whole Parquet table. Texts and ids not in the
+    # store are left out of the answer, as the store query leaves them out.
     def address_ids(self, chain: str, addresses: list[str]) -> dict[str, int]:
         if not addresses:
             return {}
+        tables = self.lookups(chain)
+        if tables is not None:
+            return tables.address_ids(addresses)
         rows = self.reader.rows(
             f"SELECT address, address_id FROM {self.reader.table(chain, 'addresses')} "
             "WHERE address IN (SELECT unnest(?))",
@@ -180,6 +195,9 @@ class _Session:
     def address_texts(self, chain: str, ids: list[int]) -> dict[int, str]:
         if not ids:
             return {}
+        tables = self.lookups(chain)
+        if tables is not None:
+            return tables.address_texts(ids)
         rows = self.reader.rows(
             f"SELECT address_id, address FROM {self.reader.table(chain, 'addresses')} "
             "WHERE address_id IN (SELECT unnest(?))",
@@ -190,6 +208,9 @@ class _Session:
     def tx_hashes(self, chain: str, ids: list[int]) -> dict[int, str]:
         if not ids:
             return {}
+        tables = self.lookups(chain)
+        if tables is not None:
+            return tables.tx_hashes(ids)
         rows = self.reader.rows(
             f"SELECT tx_id, tx_hash FROM {self.reader.table(chain, 'transactions')} "
             "WHERE tx_id IN (SELECT unnest(?))",
@@ -200,6 +221,9 @@ class _Session:
     def tx_ids(self, chain: str, hashes: list[str]) -> dict[str, int]:
         if not hashes:
             return {}
+        tables = self.lookups(chain)
+        if tables is not None:
+            return tables.tx_ids(hashes)
         rows = self.reader.rows(
             f"SELECT tx_hash, tx_id FROM {self.reader.table(chain, 'transactions')} "
             "WHERE tx_hash IN (SELECT unnest(?))",

@@ -1,0 +1,389 @@
+"""Id <-> text lookups saved beside the graph index, so that naming a trace's holders is a gather.
+
+A trace turns a few thousand ids back into addresses and transaction hashes, and a few texts
+(seeds, labels, bridge releases) into ids. Asking the store for them is a scan of its
+``addresses`` or ``transactions`` Parquet each time (a quarter of a second at 20 M transfers,
+sixteen times per trace), far more than the compiled search itself. These arrays are built
+with the index, saved and memory-mapped with it, and invalidated with it, so they always
+describe the same store parts.
+
+Addresses (ids are dense, ``0 … A−1``): the texts' UTF-8 bytes as one blob in id order with
+``A + 1`` int64 offsets (ids without a row, if any, are listed in ``addr_missing``), and for
+text → id a sorted array of 64-bit hashes of the text with the ids in that order. A hash hit
+is confirmed by comparing the text, and every id sharing a hash is tried, so collisions cost
+a comparison, never a wrong answer.
+
+Transactions: a hash that is the chain's usual form (``0x`` on account chains, none on UTXO
+chains, then 64 lowercase hex digits) is kept as its 32 bytes in id order, with a sorted
+index of its first 8 bytes. Anything else the store holds (a pseudo hash, another case) is
+kept verbatim in a small text table of its own, so every lookup returns exactly the store's
+text. ``tx_state`` says which table holds an id: 0 none, 1 the 32-byte one, 2 the text one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from counterflow.chains.registry import get_chain
+
+LOOKUP_ARRAYS = (
+    "addr_blob",
+    "addr_offsets",
+    "addr_missing",
+    "addr_keys",
+    "addr_order",
+    "tx_bytes",
+    "tx_state",
+    "tx_keys",
+    "tx_order",
+    "odd_ids",
+    "odd_blob",
+    "odd_offsets",
+    "odd_keys",
+    "odd_order",
+)
+_MISSING, _REGULAR, _ODD = 0, 1, 2
+
+
+@dataclass
+class Lookups:
+    """The lookup arrays of one chain; see the module docstring for the layout."""
+
+    prefix: str
+    addr_blob: np.ndarray  # uint8, address texts in id order
+    addr_offsets: np.ndarray  # int64, n_addresses + 1
+    addr_missing: np.ndarray  # int64, sorted ids below n_addresses without a row
+    addr_keys: np.ndarray  # uint64, sorted text hashes
+    addr_order: np.ndarray  # int32, ids in addr_keys order
+    tx_bytes: np.ndarray  # uint8 (n_transactions, 32)
+    tx_state: np.ndarray  # uint8 per tx id: 0 missing, 1 in tx_bytes, 2 in the odd table
+    tx_keys: np.ndarray  # uint64, sorted first 8 bytes (little-endian) of tx_bytes rows
+    tx_order: np.ndarray  # int32, tx ids in tx_keys order
+    odd_ids: np.ndarray  # int64, sorted tx ids whose hash text is not the usual form
+    odd_blob: np.ndarray  # uint8, their texts in odd_ids order
+    odd_offsets: np.ndarray  # int64
+    odd_keys: np.ndarray  # uint64, sorted text hashes
+    odd_order: np.ndarray  # int32, positions in odd_ids, in odd_keys order
+
+    def nbytes(self) -> int:
+        return sum(int(getattr(self, name).nbytes) for name in LOOKUP_ARRAYS)
+
+    # -- addresses ----------------------------------------------------------------------------
+    # Each call is batched: the offsets are gathered and the texts hashed in one array
+    # operation, so that naming the 60 k holders of a poison trace stays in milliseconds.
+    def address_texts(self, ids: list[int]) -> dict[int, str]:
+        """The stored text of every id that has a row; others are left out."""
+        wanted = _valid_ids(ids, len(self.addr_offsets) - 1, self.addr_missing)
+        buf, bounds = _slices(self.addr_blob, self.addr_offsets, wanted)
+        return {i: buf[bounds[k] : bounds[k + 1]].decode() for k, i in enumerate(wanted.tolist())}
+
+    def address_ids(self, texts: list[str]) -> dict[str, int]:
+        """The id of every text the store holds exactly; others are left out."""
+        encoded = [text.encode() for text in texts]
+        keys = _text_hashes(encoded)
+        lo = np.searchsorted(self.addr_keys, keys, side="left")
+        hi = np.searchsorted(self.addr_keys, keys, side="right")
+        # the first candidate of every text, compared in one batch; the rest one by one
+        first = np.asarray(self.addr_order[np.minimum(lo, max(len(self.addr_order) - 1, 0))])
+        first = first.astype(np.int64) if len(self.addr_order) else np.zeros(0, np.int64)
+        buf, bounds = _slices(self.addr_blob, self.addr_offsets, first)
+        found: dict[str, int] = {}
+        for k, (text, raw) in enumerate(zip(texts, encoded, strict=True)):
+            if lo[k] == hi[k]:
+                continue
+            if buf[bounds[k] : bounds[k + 1]] == raw:
+                found[text] = int(first[k])
+                continue
+            for p in range(int(lo[k]) + 1, int(hi[k])):
+                i = int(self.addr_order[p])
+                start, end = int(self.addr_offsets[i]), int(self.addr_offsets[i + 1])
+                if bytes(self.addr_blob[start:end]) == raw:
+                    found[text] = i
+                    break
+        if len(self.addr_missing):
+            found = {t: i for t, i in found.items() if not _contains(self.addr_missing, i)}
+        return found
+
+    # -- transactions -------------------------------------------------------------------------
+    def tx_hashes(self, ids: list[int]) -> dict[int, str]:
+        """The stored hash text of every tx id that has a row; others are left out."""
+        wanted = np.array([i for i in ids if 0 <= i < len(self.tx_state)], np.int64)
+        state = np.asarray(self.tx_state[wanted])
+        found: dict[int, str] = {}
+        regular = wanted[state == _REGULAR]
+        raw = np.asarray(self.tx_bytes[regular]).tobytes()
+        for k, i in enumerate(regular.tolist()):
+            found[i] = self.prefix + raw[32 * k : 32 * k + 32].hex()
+        odd = wanted[state == _ODD]
+        if len(odd):
+            rows = np.searchsorted(self.odd_ids, odd)
+            buf, bounds = _slices(self.odd_blob, self.odd_offsets, rows)
+            for k, i in enumerate(odd.tolist()):
+                found[i] = buf[bounds[k] : bounds[k + 1]].decode()
+        return found
+
+    def tx_ids(self, hashes: list[str]) -> dict[str, int]:
+        """The id of every hash text the store holds exactly; others are left out."""
+        found: dict[str, int] = {}
+        odd: list[str] = []
+        for text in hashes:
+            raw = _regular_bytes(text, self.prefix)
+            if raw is None:
+                odd.append(text)
+                continue
+            key = np.uint64(int.from_bytes(raw[:8], "little"))
+            lo = int(np.searchsorted(self.tx_keys, key, side="left"))
+            hi = int(np.searchsorted(self.tx_keys, key, side="right"))
+            for p in range(lo, hi):
+                i = int(self.tx_order[p])
+                if bytes(self.tx_bytes[i]) == raw:
+                    found[text] = i
+                    break
+        encoded = [text.encode() for text in odd]
+        for text, raw_text, rows in zip(
+            odd, encoded, _candidates(self.odd_keys, self.odd_order, encoded), strict=True
+        ):
+            for k in rows:
+                start, end = int(self.odd_offsets[k]), int(self.odd_offsets[k + 1])
+                if bytes(self.odd_blob[start:end]) == raw_text:
+                    found[text] = int(self.odd_ids[k])
+                    break
+        return found
+
+
+def _valid_ids(ids: list[int], n: int, missing: np.ndarray) -> np.ndarray:
+    wanted = np.array([i for i in ids if 0 <= i < n], np.int64)
+    if len(missing) and len(wanted):
+        wanted = wanted[~np.isin(wanted, missing)]
+    return wanted
+
+
+def _slices(blob: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[bytes, list[int]]:
+    """The texts of ``rows`` as one bytes object and the bounds of each in it."""
+    starts = np.asarray(offsets[rows], np.int64)
+    lengths = np.asarray(offsets[rows + 1], np.int64) - starts
+    bounds = np.zeros(len(rows) + 1, np.int64)
+    np.cumsum(lengths, out=bounds[1:])
+    packed = _gather_at(np.asarray(blob), starts, bounds)
+    return packed.tobytes(), bounds.tolist()
+
+
+def _contains(sorted_ids: np.ndarray, i: int) -> bool:
+    if not len(sorted_ids):
+        return False
+    k = int(np.searchsorted(sorted_ids, i))
+    return k < len(sorted_ids) and int(sorted_ids[k]) == i
+
+
+def _candidates(keys: np.ndarray, order: np.ndarray, texts: list[bytes]) -> list[list[int]]:
+    """Per text, every row whose text hashes alike (usually one; more only on a collision)."""
+    if not texts:
+        return []
+    hashes = _text_hashes(texts)
+    lo = np.searchsorted(keys, hashes, side="left")
+    hi = np.searchsorted(keys, hashes, side="right")
+    return [
+        [int(order[p]) for p in range(a, b)] for a, b in zip(lo.tolist(), hi.tolist(), strict=True)
+    ]
+
+
+def _text_hashes(texts: list[bytes]) -> np.ndarray:
+    bounds = np.zeros(len(texts) + 1, np.int64)
+    np.cumsum([len(t) for t in texts], out=bounds[1:])
+    return _hash_texts(np.frombuffer(b"".join(texts) or b"\0", np.uint8), bounds)
+
+
+def _regular_bytes(text: str, prefix: str) -> bytes | None:
+    """The 32 bytes of a hash in the chain's usual form, or None for any other text."""
+    if len(text) != len(prefix) + 64 or not text.startswith(prefix):
+        return None
+    digits = text[len(prefix) :]
+    if any(ch not in "0123456789abcdef" for ch in digits):
+        return None
+    return bytes.fromhex(digits)
+
+
+@numba.njit(cache=True, nogil=True)
+def _hash_texts(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    # FNV-1a over each text's bytes, then a splitmix64 finish so that near-identical texts
+    # (addresses differ in a few characters) spread over the whole 64-bit range.
+    n = len(offsets) - 1
+    out = np.empty(n, np.uint64)
+    for i in range(n):
+        h = np.uint64(0xCBF29CE484222325)
+        for p in range(offsets[i], offsets[i + 1]):
+            h = (h ^ np.uint64(blob[p])) * np.uint64(0x100000001B3)
+        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        out[i] = h ^ (h >> np.uint64(31))
+    return out
+
+
+_HEX = np.full(256, -1, np.int8)
+_HEX[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.int8)
+
+
+def _decode_regular(
+    blob: np.ndarray, offsets: np.ndarray, prefix: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each text: the prefix then 64 lowercase hex digits -> 32 bytes; ``ok`` False for others."""
+    out, ok = _decode_hex(blob, offsets, prefix, _HEX)
+    return out.reshape(-1, 32), ok
+
+
+@numba.njit(cache=True, nogil=True)
+def _decode_hex(
+    blob: np.ndarray, offsets: np.ndarray, prefix: np.ndarray, table: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    n = len(offsets) - 1
+    out = np.zeros(n * 32, np.uint8)
+    ok = np.zeros(n, np.bool_)
+    width = len(prefix) + 64
+    for i in range(n):
+        start = offsets[i]
+        if offsets[i + 1] - start != width:
+            continue
+        good = True
+        for j in range(len(prefix)):
+            if blob[start + j] != prefix[j]:
+                good = False
+        base = start + len(prefix)
+        for j in range(32):
+            hi = table[blob[base + 2 * j]]
+            lo = table[blob[base + 2 * j + 1]]
+            if hi < 0 or lo < 0:
+                good = False
+            out[i * 32 + j] = np.uint8(((np.int64(hi) & 15) << 4) | (np.int64(lo) & 15))
+        ok[i] = good
+    return out, ok
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather(
+    blob: np.ndarray, offsets: np.ndarray, rows: np.ndarray, new_offsets: np.ndarray
+) -> np.ndarray:
+    # The texts of ``rows`` packed into a blob of their own (offsets computed by the caller).
+    out = np.empty(new_offsets[-1], np.uint8)
+    for k in range(len(rows)):
+        start = offsets[rows[k]]
+        for j in range(new_offsets[k + 1] - new_offsets[k]):
+            out[new_offsets[k] + j] = blob[start + j]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather_at(blob: np.ndarray, starts: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    # Text k (at ``starts[k]`` in ``blob``) copied to ``bounds[k]`` of one packed buffer.
+    out = np.empty(bounds[-1], np.uint8)
+    for k in range(len(starts)):
+        for j in range(bounds[k + 1] - bounds[k]):
+            out[bounds[k] + j] = blob[starts[k] + j]
+    return out
+
+
+def _strings(files: list[Path], id_column: str, text_column: str) -> tuple[np.ndarray, pa.Array]:
+    """Ids and texts of a table's parts, read straight from Parquet (two columns only)."""
+    tables = [pq.read_table(f, columns=[id_column, text_column]) for f in files]
+    if not tables:
+        return np.zeros(0, np.int64), pa.array([], pa.large_string())
+    table = pa.concat_tables(tables)
+    ids = table.column(id_column).to_numpy().astype(np.int64, copy=False)
+    texts = table.column(text_column).combine_chunks().cast(pa.large_string())
+    return ids, texts
+
+
+def _in_id_order(
+    ids: np.ndarray, texts: pa.Array, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(blob, offsets with n + 1 entries, sorted ids without a row) with texts in id order."""
+    if len(ids) and not bool(np.all(ids[1:] > ids[:-1])):
+        order = np.argsort(ids, kind="stable")
+        ids = ids[order]
+        texts = pc.take(texts, pa.array(order))
+        keep = np.ones(len(ids), np.bool_)
+        keep[1:] = ids[1:] != ids[:-1]  # a repeated id (not in a valid store): first row wins
+        if not keep.all():
+            ids = ids[keep]
+            texts = pc.filter(texts, pa.array(keep))
+    texts = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
+    _, off_buf, data_buf = texts.buffers()
+    raw_offsets = np.frombuffer(off_buf, np.int64)[texts.offset : texts.offset + len(texts) + 1]
+    data = np.frombuffer(data_buf, np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    blob = np.ascontiguousarray(data[int(raw_offsets[0]) : int(raw_offsets[-1])])
+    lengths = np.zeros(n, np.int64)
+    lengths[ids] = np.diff(raw_offsets)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    present = np.zeros(n, np.bool_)
+    present[ids] = True
+    return blob, offsets, np.nonzero(~present)[0].astype(np.int64)
+
+
+def _sorted_keys(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(keys, kind="stable")
+    return np.ascontiguousarray(keys[order]), rows[order].astype(np.int32)
+
+
+def build_lookups(
+    chain: str,
+    address_files: list[Path],
+    transaction_files: list[Path],
+) -> Lookups:
+    """The lookup arrays of a chain's stored addresses and transactions.
+
+    Ids run ``0 … max``: the index's holder numbering counts the same way.
+    """
+    prefix = "0x" if get_chain(chain).family == "account" else ""
+    ids, texts = _strings(address_files, "address_id", "address")
+    n_addresses = int(ids.max()) + 1 if len(ids) else 0
+    addr_blob, addr_offsets, addr_missing = _in_id_order(ids, texts, n_addresses)
+    hashes = _hash_texts(addr_blob, addr_offsets)
+    present = np.ones(n_addresses, np.bool_)
+    present[addr_missing] = False
+    rows = np.nonzero(present)[0]
+    addr_keys, addr_order = _sorted_keys(hashes[rows], rows)
+
+    ids, texts = _strings(transaction_files, "tx_id", "tx_hash")
+    n_transactions = int(ids.max()) + 1 if len(ids) else 0
+    blob, offsets, missing = _in_id_order(ids, texts, n_transactions)
+    tx_bytes, ok = _decode_regular(blob, offsets, np.frombuffer(prefix.encode(), np.uint8))
+    tx_state = np.full(n_transactions, _ODD, np.uint8)
+    tx_state[ok] = _REGULAR
+    tx_state[missing] = _MISSING
+    tx_bytes[~ok] = 0
+    regular = np.nonzero(tx_state == _REGULAR)[0]
+    first8 = np.ascontiguousarray(tx_bytes[regular, :8]).view("<u8").ravel().astype(np.uint64)
+    tx_keys, tx_order = _sorted_keys(first8, regular)
+
+    odd_ids = np.nonzero(tx_state == _ODD)[0].astype(np.int64)
+    lengths = offsets[odd_ids + 1] - offsets[odd_ids]
+    odd_offsets = np.zeros(len(odd_ids) + 1, np.int64)
+    np.cumsum(lengths, out=odd_offsets[1:])
+    odd_blob = _gather(blob, offsets, odd_ids, odd_offsets)
+    odd_keys, odd_order = _sorted_keys(
+        _hash_texts(odd_blob, odd_offsets), np.arange(len(odd_ids), dtype=np.int64)
+    )
+    return Lookups(
+        prefix=prefix,
+        addr_blob=addr_blob,
+        addr_offsets=addr_offsets,
+        addr_missing=addr_missing,
+        addr_keys=addr_keys,
+        addr_order=addr_order,
+        tx_bytes=tx_bytes,
+        tx_state=tx_state,
+        tx_keys=tx_keys,
+        tx_order=tx_order,
+        odd_ids=odd_ids,
+        odd_blob=odd_blob,
+        odd_offsets=odd_offsets,
+        odd_keys=odd_keys,
+        odd_order=odd_order,
+    )
