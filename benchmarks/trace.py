@@ -132,6 +132,9 @@ def main() -> None:
             "build_seconds": round(seconds, 2),
             "reload_seconds": round(reload_s, 4),
             "bytes_per_transfer": round(built.nbytes() / built.n_edges, 1),
+            # id <-> address / tx hash tables, saved beside the CSR arrays (counted apart)
+            "lookup_bytes": built.lookup_nbytes(),
+            "lookup_bytes_per_transfer": round(built.lookup_nbytes() / built.n_edges, 1),
         }
         print(f"index {name}: {index[name]}", file=sys.stderr)
     edges = sum(i["transfers"] for i in index.values())
@@ -140,6 +143,9 @@ def main() -> None:
         "build_seconds": round(sum(i["build_seconds"] for i in index.values()), 2),
         "bytes_per_transfer": round(
             sum(i["bytes_per_transfer"] * i["transfers"] for i in index.values()) / edges, 1
+        ),
+        "lookup_bytes_per_transfer": round(
+            sum(i["lookup_bytes"] for i in index.values()) / edges, 1
         ),
     }
     report["index"] = index
