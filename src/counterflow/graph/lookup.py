@@ -327,7 +327,9 @@ def _in_id_order(
 
 
 def _sorted_keys(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(keys, kind="stable")
+    # Rows sharing a key (a collision) may come in any order: a lookup tries each of them.
+    # The unstable sort is still deterministic, so a rebuild writes the same bytes.
+    order = np.argsort(keys, kind="quicksort")
     return np.ascontiguousarray(keys[order]), rows[order].astype(np.int32)
 
 
