@@ -3,7 +3,6 @@ the CLI, a simulated heist, and conservation as a property."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import tempfile
@@ -11,12 +10,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from bitcoin_exports import bitcoin_store, p2pkh, utxo_tx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import example as hypothesis_example
 from hypothesis import strategies as st
 
 from conftest import Traced
-from counterflow.chains.base58 import b58check_encode
 from counterflow.cli import main
 from counterflow.errors import InputError
 from counterflow.graph import exposure
@@ -164,39 +163,7 @@ def test_transfers_below_one_unit_are_attributed(
 # --- a UTXO store: minted value, change, entities -------------------------------------------
 
 
-def _p2pkh(name: str) -> str:
-    return b58check_encode(b"\x00" + hashlib.sha256(name.encode()).digest()[:20])
-
-
-def _tx(name: str, block: int, inputs: list[tuple[str, int, str, int]], outputs: list[
-    tuple[str, int]
-]) -> dict[str, object]:  # fmt: skip
-    return {
-        "hash": hashlib.sha256(name.encode()).hexdigest(),
-        "block_number": block,
-        "block_hash": f"{block:064x}",
-        "block_timestamp": 1_767_000_000 + 600 * block,
-        "is_coinbase": not inputs,
-        "index": 0,
-        "inputs": [
-            {
-                "index": i,
-                "spent_transaction_hash": hashlib.sha256(tx.encode()).hexdigest(),
-                "spent_output_index": vout,
-                "addresses": [address],
-                "value": value,
-                "type": "pubkeyhash",
-            }
-            for i, (tx, vout, address, value) in enumerate(inputs)
-        ],
-        "outputs": [
-            {"index": i, "addresses": [a], "value": v, "type": "pubkeyhash"}
-            for i, (a, v) in enumerate(outputs)
-        ],
-    }
-
-
-A1, A2, L, X = (_p2pkh(n) for n in ("a1", "a2", "exchange", "x"))
+A1, A2, L, X = (p2pkh(n) for n in ("a1", "a2", "exchange", "x"))
 
 
 @pytest.fixture(scope="module")
@@ -205,25 +172,22 @@ def utxo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     change; the exchange L, which mined 20, pays A2 15 and itself 5."""
     root = tmp_path_factory.mktemp("utxo")
     txs = [
-        _tx("c1", 1, [], [(A1, 5_000_000_000)]),
-        _tx("c2", 2, [], [(A2, 3_000_000_000)]),
-        _tx("c3", 3, [], [(L, 2_000_000_000)]),
-        _tx(
+        utxo_tx("c1", 1, [], [(A1, 5_000_000_000)]),
+        utxo_tx("c2", 2, [], [(A2, 3_000_000_000)]),
+        utxo_tx("c3", 3, [], [(L, 2_000_000_000)]),
+        utxo_tx(
             "s", 4, [("c1", 0, A1, 5_000_000_000), ("c2", 0, A2, 3_000_000_000)],
             [(X, 7_000_000_000), (A1, 1_000_000_000)],
         ),
-        _tx("p", 5, [("c3", 0, L, 2_000_000_000)], [(A2, 1_500_000_000), (L, 500_000_000)]),
+        utxo_tx("p", 5, [("c3", 0, L, 2_000_000_000)], [(A2, 1_500_000_000), (L, 500_000_000)]),
     ]  # fmt: skip
-    exports = root / "exports"
-    exports.mkdir()
-    (exports / "transactions.json").write_text("".join(json.dumps(t) + "\n" for t in txs))
-    ingest("bitcoin", [exports], data_dir=root / "store")
+    store = bitcoin_store(root, txs)
     labels = root / "labels.yaml"
     labels.write_text(
         "title: t\ncreator: t\ncurrency: BTC\ntags:\n"
         f"  - {{address: {L}, label: Lumen Exchange, category: exchange}}\n"
     )
-    return root / "store", labels
+    return store, labels
 
 
 def test_utxo_minted_and_change(utxo: tuple[Path, Path]) -> None:

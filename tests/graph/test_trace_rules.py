@@ -4,13 +4,12 @@ seeds and the bridge-link confidence threshold (CLI end to end)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pytest
+from bitcoin_exports import bitcoin_store, p2pkh, utxo_tx
 
-from counterflow.chains.base58 import b58check_encode
 from counterflow.cli import main
 from counterflow.graph.policies import BACKWARD, TraceParams
 from counterflow.graph.trace import TraceResult, trace
@@ -19,54 +18,9 @@ from counterflow.ingest import ingest
 # --- CoinJoin sub-transactions (docs/tracing.md, "CoinJoins") ---------------------------
 
 
-def _p2pkh(name: str) -> str:
-    return b58check_encode(b"\x00" + hashlib.sha256(name.encode()).digest()[:20])
-
-
-def _txid(name: str) -> str:
-    return hashlib.sha256(name.encode()).hexdigest()
-
-
-def _utxo_tx(
-    name: str, block: int, inputs: list[tuple[str, int, str, int]], outputs: list[tuple[str, int]]
-) -> dict[str, object]:
-    """One blockchain-etl Bitcoin transaction: inputs (funding tx, vout, address, value)."""
-    return {
-        "hash": _txid(name),
-        "block_number": block,
-        "block_hash": f"{block:064x}",
-        "block_timestamp": 1_767_000_000 + 600 * block,
-        "is_coinbase": not inputs,
-        "index": 0,
-        "inputs": [
-            {
-                "index": i,
-                "spent_transaction_hash": _txid(tx),
-                "spent_output_index": vout,
-                "addresses": [address],
-                "value": value,
-                "type": "pubkeyhash",
-            }
-            for i, (tx, vout, address, value) in enumerate(inputs)
-        ],
-        "outputs": [
-            {"index": i, "addresses": [a], "value": v, "type": "pubkeyhash"}
-            for i, (a, v) in enumerate(outputs)
-        ],
-    }
-
-
-def _bitcoin_store(root: Path, txs: list[dict[str, object]]) -> Path:
-    exports = root / "exports"
-    exports.mkdir(parents=True)
-    (exports / "transactions.json").write_text("".join(json.dumps(t) + "\n" for t in txs))
-    ingest("bitcoin", [exports], data_dir=root / "store")
-    return root / "store"
-
-
-HEIST, BOB, CAROL = _p2pkh("heist"), _p2pkh("bob"), _p2pkh("carol")
-HEIST_CHANGE, BOB_CHANGE, CAROL_CHANGE = (_p2pkh(n) for n in ("hc", "bc", "cc"))
-MIXED = [_p2pkh(f"mixed-{i}") for i in range(40)]
+HEIST, BOB, CAROL = p2pkh("heist"), p2pkh("bob"), p2pkh("carol")
+HEIST_CHANGE, BOB_CHANGE, CAROL_CHANGE = (p2pkh(n) for n in ("hc", "bc", "cc"))
+MIXED = [p2pkh(f"mixed-{i}") for i in range(40)]
 DENOMINATION = 10_000_000
 
 
@@ -90,12 +44,12 @@ def test_coinjoin_change_carries_only_its_participants_taint(tmp_path: Path) -> 
     heist's change 0.50090449 and Bob's 0.76033162; fee 0.0000908."""
     outputs = [(MIXED[i], DENOMINATION) for i in range(21)]
     outputs += [(HEIST_CHANGE, 50_090_449), (BOB_CHANGE, 76_033_162)]
-    store = _bitcoin_store(
+    store = bitcoin_store(
         tmp_path,
         [
-            _utxo_tx("c1", 1, [], [(HEIST, 250_099_209)]),
-            _utxo_tx("c2", 2, [], [(BOB, 86_033_482)]),
-            _utxo_tx(
+            utxo_tx("c1", 1, [], [(HEIST, 250_099_209)]),
+            utxo_tx("c2", 2, [], [(BOB, 86_033_482)]),
+            utxo_tx(
                 "round", 3, [("c1", 0, HEIST, 250_099_209), ("c2", 0, BOB, 86_033_482)], outputs
             ),
         ],
@@ -121,12 +75,12 @@ def test_coinjoin_ambiguous_change_falls_back_to_the_pool(tmp_path: Path) -> Non
     tainted share (a half), as a plain haircut would."""
     outputs = [(MIXED[i], DENOMINATION) for i in range(40)]
     outputs += [(HEIST_CHANGE, 50_090_449), (CAROL_CHANGE, 50_090_449)]
-    store = _bitcoin_store(
+    store = bitcoin_store(
         tmp_path,
         [
-            _utxo_tx("c1", 1, [], [(HEIST, 250_099_209)]),
-            _utxo_tx("c2", 2, [], [(CAROL, 250_099_209)]),
-            _utxo_tx(
+            utxo_tx("c1", 1, [], [(HEIST, 250_099_209)]),
+            utxo_tx("c2", 2, [], [(CAROL, 250_099_209)]),
+            utxo_tx(
                 "round", 3, [("c1", 0, HEIST, 250_099_209), ("c2", 0, CAROL, 250_099_209)], outputs
             ),
         ],
