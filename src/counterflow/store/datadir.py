@@ -131,6 +131,18 @@ class DataDirectory:
         Nothing becomes visible unless the block completes and :meth:`PendingCommit.publish`
         was called; on an exception the commit's folder is removed and the store is unchanged.
         """
+        with self.locked():
+            self._collect_garbage(chain)
+            pending = PendingCommit(self, chain)
+            try:
+                yield pending
+            finally:
+                if not pending.published:
+                    shutil.rmtree(pending.folder, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the data directory's one writer lock (chains and the tag store share it)."""
         self._ensure_root()
         lock_path = self.root / ".lock"
         with open(lock_path, "a+") as lock:
@@ -141,13 +153,7 @@ class DataDirectory:
                     f"{self.root}: another Counterflow process is writing to this data directory"
                 ) from exc
             try:
-                self._collect_garbage(chain)
-                pending = PendingCommit(self, chain)
-                try:
-                    yield pending
-                finally:
-                    if not pending.published:
-                        shutil.rmtree(pending.folder, ignore_errors=True)
+                yield
             finally:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
@@ -167,7 +173,7 @@ class DataDirectory:
                 "choose another --data-dir"
             )
         self.root.mkdir(parents=True, exist_ok=True)
-        _atomic_write_json(marker, {"format": FORMAT_VERSION})
+        atomic_write_json(marker, {"format": FORMAT_VERSION})
 
     def _collect_garbage(self, chain: str) -> None:
         """Remove what no manifest lists: leftovers of an interrupted write, rolled-back parts."""
@@ -246,12 +252,12 @@ class PendingCommit:
             commits=[*self.base.commits, {"commit": self.commit_id, **record, **dropped}],
         )
         _fsync_tree(self.folder)
-        _atomic_write_json(self.directory.manifest_path(self.chain), manifest.to_json())
+        atomic_write_json(self.directory.manifest_path(self.chain), manifest.to_json())
         self.published = True
         return manifest
 
 
-def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
+def atomic_write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:

@@ -1,5 +1,9 @@
 """The ``counterflow`` command line: ``counterflow [--data-dir DIR] COMMAND …``.
 
+Commands of the older capabilities live here; newer ones each have a module in this package
+(``lists``, ``screen``, ``serve``) that registers its commands on :data:`cli` when imported at
+the end of this module, using the plumbing defined here (``json_option``, ``_emit``, ``_State``).
+
 Every command prints a human summary, or with ``--json`` exactly one JSON document on stdout.
 Errors go to stderr as one line and the exit status is non-zero (see counterflow.errors).
 Progress is shown on stderr only when it is a terminal and ``--json`` is off.
@@ -968,6 +972,12 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     return 0
 
+
+# Commands defined in their own modules register themselves on ``cli`` when imported; they
+# import the plumbing above, so they are imported only once it exists.
+from counterflow.cli import commands as _commands  # noqa: E402
+
+_commands.register(cli)
 
 if __name__ == "__main__":
     sys.exit(main())
