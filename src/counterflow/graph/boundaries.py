@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,13 +56,66 @@ BRIDGES = frozenset({"bridge", "defi_bridge"})
 DEPOSITS_VERSION = 1
 
 
+class ServiceMap(Mapping[int, tuple[str, str, str]]):
+    """holder -> (service name, category, "labelled" or "deposit"), without a Python object
+    per inferred deposit address: a large chain has hundreds of thousands of them, and a trace
+    asks about the few it reaches."""
+
+    def __init__(
+        self,
+        labelled: dict[int, tuple[str, str, str]],
+        deposit_holders: np.ndarray,
+        deposit_service: np.ndarray,
+        exchange_names: list[str],
+        n_holders: int,
+    ) -> None:
+        order = np.argsort(deposit_holders, kind="stable")
+        self._labelled = labelled
+        self._holders = np.ascontiguousarray(deposit_holders[order], np.int64)
+        self._service = np.ascontiguousarray(deposit_service[order], np.int64)
+        self._names = exchange_names
+        # most questions are about holders that are no deposit: answer those from a bitmap
+        self._is_deposit = np.zeros(n_holders, np.bool_)
+        self._is_deposit[self._holders] = True
+
+    def _deposit(self, holder: int) -> int:
+        if not 0 <= holder < len(self._is_deposit) or not self._is_deposit[holder]:
+            return -1
+        at = int(self._holders.searchsorted(holder))
+        if at < len(self._holders) and int(self._holders[at]) == holder:
+            return at
+        return -1
+
+    def __getitem__(self, holder: int) -> tuple[str, str, str]:
+        # an inferred deposit address is reported as the exchange's, even if also labelled
+        at = self._deposit(holder)
+        if at >= 0:
+            return (self._names[int(self._service[at])], "exchange", "deposit")
+        return self._labelled[holder]
+
+    def __contains__(self, holder: object) -> bool:
+        if not isinstance(holder, int | np.integer):
+            return False
+        return int(holder) in self._labelled or self._deposit(int(holder)) >= 0
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.holders().tolist())
+
+    def __len__(self) -> int:
+        return len(self._labelled) + len(self._holders)
+
+    def holders(self) -> np.ndarray:
+        """Every holder with a service, ascending (int64)."""
+        labelled = np.fromiter(self._labelled, np.int64, len(self._labelled))
+        return np.union1d(labelled, self._holders)
+
+
 @dataclass
 class Boundaries:
     """Per-holder roles of one chain, and what each stopping holder is."""
 
     role: np.ndarray  # int8 per holder
-    #: holder -> (service label, category, "labelled" or "deposit")
-    services: dict[int, tuple[str, str, str]] = field(default_factory=dict)
+    services: ServiceMap
 
 
 def role_of(category: str) -> int:
@@ -84,8 +138,16 @@ def boundaries(
 
     Inferring deposit addresses reads every transfer; with ``cache`` (the index's folder) the
     inference is kept per store version and set of exchange wallets, so later traces and
-    exposure queries with the same labels skip it.
+    exposure queries with the same labels skip it. Within one process the result is also kept
+    on the index object, keyed by the labels, for the next trace with the same labels.
     """
+    key = hashlib.sha256()
+    for holder, tag in sorted(labelled.items()):
+        key.update(f"{holder}\t{tag.category}\t{tag.label}\n".encode())
+    memo_key = ("boundaries", DEPOSITS_VERSION, key.hexdigest())
+    known = index.derived.get(memo_key)
+    if isinstance(known, Boundaries):
+        return known
     role = np.zeros(index.n_holders, np.int8)
     role[index.sink] = ROLE_SINK
     services: dict[int, tuple[str, str, str]] = {}
@@ -99,16 +161,25 @@ def boundaries(
             if name not in exchange_names:
                 exchange_names.append(name)
             exchange_of[holder] = exchange_names.index(name)
+    deposit_holders = np.zeros(0, np.int64)
+    deposit_service = np.zeros(0, np.int64)
     if exchange_names:
-        for holder, service in _cached_deposits(index, role, exchange_of, cache).items():
-            role[holder] = ROLE_STOP
-            services[holder] = (exchange_names[service], "exchange", "deposit")
-    return Boundaries(role=role, services=services)
+        deposit_holders, deposit_service = _cached_deposits(index, role, exchange_of, cache)
+        role[deposit_holders] = ROLE_STOP
+    result = Boundaries(
+        role=role,
+        services=ServiceMap(
+            services, deposit_holders, deposit_service, exchange_names, index.n_holders
+        ),
+    )
+    index.derived[memo_key] = result
+    return result
 
 
 def _cached_deposits(
     index: GraphIndex, role: np.ndarray, exchange_of: np.ndarray, cache: Path | None
-) -> dict[int, int]:
+) -> tuple[np.ndarray, np.ndarray]:
+    """Inferred deposit addresses and the exchange (index into the names) each pays."""
     if cache is None or not cache.is_dir():
         return _deposits(index, role, exchange_of)
     wallets = np.flatnonzero(exchange_of >= 0)
@@ -119,17 +190,13 @@ def _cached_deposits(
     saved = cache / f"deposits-v{DEPOSITS_VERSION}-{key.hexdigest()[:24]}.npz"
     if saved.is_file():
         with np.load(saved) as data:
-            return dict(zip(data["holder"].tolist(), data["service"].tolist(), strict=True))
-    found = _deposits(index, role, exchange_of)
+            return np.asarray(data["holder"], np.int64), np.asarray(data["service"], np.int64)
+    holders, service = _deposits(index, role, exchange_of)
     staging = saved.with_name(f".{saved.name}.{os.getpid()}")
     with open(staging, "wb") as f:
-        np.savez(
-            f,
-            holder=np.fromiter(found.keys(), np.int64, len(found)),
-            service=np.fromiter(found.values(), np.int64, len(found)),
-        )
+        np.savez(f, holder=holders, service=service)
     os.replace(staging, saved)
-    return found
+    return holders, service
 
 
 def _service_name(label: str) -> str:
@@ -155,7 +222,9 @@ def _sole_target(
     return np.where(sole, high, -1)
 
 
-def _deposits(index: GraphIndex, role: np.ndarray, exchange_of: np.ndarray) -> dict[int, int]:
+def _deposits(
+    index: GraphIndex, role: np.ndarray, exchange_of: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     src = np.asarray(index.src, np.int64)
     dst = np.asarray(index.dst, np.int64)
     n = index.n_holders
@@ -172,4 +241,5 @@ def _deposits(index: GraphIndex, role: np.ndarray, exchange_of: np.ndarray) -> d
     candidates = np.nonzero((sole >= 0) & (role == ROLE_NORMAL))[0]
     if index.utxo:
         candidates = candidates[candidates < index.n_addresses]
-    return {int(h): int(sole[h]) for h in candidates}
+    candidates = np.asarray(candidates, np.int64)
+    return candidates, np.asarray(sole[candidates], np.int64)

@@ -66,6 +66,15 @@ def coinjoins(reader: StoreReader, index: GraphIndex, cache: Path | None = None)
     """
     if not index.utxo:
         return CoinJoins.none()
+    known = index.derived.get(("coinjoins", CACHE_VERSION))
+    if isinstance(known, CoinJoins):
+        return known
+    found = _cached(reader, index, cache)
+    index.derived[("coinjoins", CACHE_VERSION)] = found
+    return found
+
+
+def _cached(reader: StoreReader, index: GraphIndex, cache: Path | None) -> CoinJoins:
     name = f"coinjoins-v{CACHE_VERSION}-{index.fingerprint[:24]}.npz"
     saved = cache / name if cache is not None else None
     if saved is not None and saved.is_file():

@@ -423,7 +423,7 @@ def _received(
     assets = np.asarray(ix.asset, np.int64)[edges]
     # the cone: who can have passed value to the subject within the hop limit
     stop = np.zeros(ix.n_holders, np.int8)
-    labelled = np.array(sorted(services), np.int64)
+    labelled = services.holders()
     if len(labelled):
         stop[labelled] = 1
     stop[sink] = 1
@@ -537,7 +537,7 @@ def _sent(
     dst = np.asarray(ix.dst, np.int64)
     seeds = seeds[~in_target[dst[seeds]]]
     role = np.full(ix.n_holders, ROLE_NORMAL, np.int8)
-    labelled = np.array(sorted(services), np.int64)
+    labelled = services.holders()
     if len(labelled):
         role[labelled] = ROLE_STOP
     role[targets] = ROLE_STOP

@@ -98,6 +98,9 @@ class GraphIndex:
     lookups: Lookups | None = None
     build_seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
+    #: Results derived from this index alone (service roles for a set of labels, …), kept for
+    #: as long as the index object lives: a process that serves many traces derives them once.
+    derived: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_holders(self) -> int:
@@ -233,12 +236,16 @@ def _read_saved(folder: Path, parts: list[dict[str, Any]]) -> GraphIndex | None:
     saved = [{k: p[k] for k in ("table", "path", "size")} for p in meta["parts"]]
     if saved != parts:
         return None
+    opened = _OPEN.get(folder.resolve())
+    if opened is not None and opened.meta == meta:
+        # the same saved index this process already opened: keep its derived arrays
+        return opened
     arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in _ARRAYS}
     lookups = Lookups(
         prefix=meta["tx_prefix"],
         **{name: np.load(folder / f"lookup-{name}.npy", mmap_mode="r") for name in LOOKUP_ARRAYS},
     )
-    return GraphIndex(
+    index = GraphIndex(
         chain=meta["chain"],
         utxo=meta["utxo"],
         n_addresses=meta["n_addresses"],
@@ -251,6 +258,14 @@ def _read_saved(folder: Path, parts: list[dict[str, Any]]) -> GraphIndex | None:
         lookups=lookups,
         **arrays,
     )
+    _OPEN[folder.resolve()] = index
+    return index
+
+
+#: Saved indexes this process has opened, by folder. A reopened index whose metadata (parts,
+#: fingerprint, build time) is unchanged is the same index, so the object is reused with what
+#: was derived from it; a rebuilt one has other metadata and replaces it.
+_OPEN: dict[Path, GraphIndex] = {}
 
 
 def save_index(index: GraphIndex, folder: Path) -> None:

@@ -153,13 +153,15 @@ class _Session:
             tags = {t.address: t for t in self.tags if t.chain == name}
             ids = self.address_ids(name, sorted(tags))
             labelled = {ids[a]: tags[a] for a in sorted(ids)}
-            spec = get_chain(name)
-            symbols = {0: spec.native_symbol}
-            for asset_id, symbol, contract in self.reader.rows(
-                f"SELECT asset_id, symbol, contract FROM {self.reader.table(name, 'assets')}"
-            ):
-                if int(asset_id) != 0:
-                    symbols[int(asset_id)] = str(symbol or contract)
+            symbols = index.derived.get("symbols")
+            if not isinstance(symbols, dict):
+                symbols = {0: get_chain(name).native_symbol}
+                for asset_id, symbol, contract in self.reader.rows(
+                    f"SELECT asset_id, symbol, contract FROM {self.reader.table(name, 'assets')}"
+                ):
+                    if int(asset_id) != 0:
+                        symbols[int(asset_id)] = str(symbol or contract)
+                index.derived["symbols"] = symbols
             roles = boundaries(index, labelled, cache=index_dir(self.directory, name))
             self.chains[name] = _Chain(name, index, roles, symbols)
         return self.chains[name]
@@ -230,6 +232,9 @@ class _Session:
             [hashes],
         )
         return {str(h): int(i) for h, i in rows}
+
+
+_RULE_NAMES = {int(r): r.name.lower() for r in Rule}
 
 
 def _iso(epoch: int) -> str:
@@ -518,39 +523,74 @@ def _assemble(
         c = session.chain(leg.chain)
         ix = c.index
         edges, taint, hops, taint_in, rules = out[0], out[1], out[2], out[3], out[4]
-        holders = set(ix.src[edges].tolist()) | set(ix.dst[edges].tolist())
+        # gather every per-edge column once: scalar reads of memory-mapped arrays cost
+        # microseconds each, and a trace reports tens of thousands of transfers
+        src_e = np.asarray(ix.src[edges], np.int64)
+        dst_e = np.asarray(ix.dst[edges], np.int64)
+        asset_e = np.asarray(ix.asset[edges], np.int64)
+        tx_e = np.asarray(ix.tx[edges], np.int64)
+        link_e = np.asarray(ix.link[edges], np.int64)
+        role_e = np.asarray(c.bounds.role[dst_e], np.int64)
+        holders = set(src_e.tolist()) | set(dst_e.tolist())
         addr_ids = sorted(h for h in holders if h < ix.n_addresses)
         names = session.address_texts(c.name, addr_ids)
-        hashes = session.tx_hashes(c.name, sorted({int(t) for t in ix.tx[edges] if t >= 0}))
-        for e, t, h, t_in, rule in zip(
+        hashes = session.tx_hashes(c.name, sorted({t for t in tx_e.tolist() if t >= 0}))
+        times: dict[int, str] = {}
+        for (
+            _e,
+            t,
+            h,
+            t_in,
+            rule,
+            a,
+            src,
+            dst,
+            tx,
+            block,
+            when,
+            units,
+            rem,
+            value,
+            role,
+            link,
+        ) in zip(
             edges.tolist(),
             taint.tolist(),
             hops.tolist(),
             taint_in.tolist(),
             rules.tolist(),
+            asset_e.tolist(),
+            src_e.tolist(),
+            dst_e.tolist(),
+            tx_e.tolist(),
+            np.asarray(ix.block[edges]).tolist(),
+            np.asarray(ix.time[edges]).tolist(),
+            np.asarray(ix.units[edges]).tolist(),
+            np.asarray(ix.rem[edges]).tolist(),
+            np.asarray(ix.value[edges]).tolist(),
+            role_e.tolist(),
+            link_e.tolist(),
             strict=True,
         ):
-            a = int(ix.asset[e])
             symbol = c.symbols.get(a, str(a))
-            amount = ix.exact_amount(e)
+            amount = units * 10 ** ix.shifts.get(a, 0) + rem
             # the kernel ran on fractional units: a whole transfer is reported exactly
-            value = float(ix.value[e])
             tainted = amount if t >= value * (1 - 1e-12) else min(amount, ix.to_base_units(a, t))
-            src, dst = int(ix.src[e]), int(ix.dst[e])
-            tx = int(ix.tx[e])
+            if when not in times:
+                times[when] = _iso(when)
             record = TracedTransfer(
                 chain=c.name,
                 hop=int(h),
                 tx_hash=hashes.get(tx),
-                block=int(ix.block[e]),
-                time=_iso(int(ix.time[e])),
+                block=block,
+                time=times[when],
                 source=names.get(src),
                 target=names.get(dst),
                 asset=symbol,
                 amount=amount,
                 tainted=tainted,
                 taint_in=min(ix.to_base_units(a, t_in), 2**127),
-                rule=Rule(rule).name.lower(),
+                rule=_RULE_NAMES[rule],
                 confidence=leg.confidence,
             )
             result.transfers.append(record)
@@ -558,7 +598,6 @@ def _assemble(
                 totals[symbol]["seeded"] += tainted
             if rule == Rule.BRIDGE:
                 totals[symbol]["bridged_in"] += tainted
-            role = int(c.bounds.role[dst])
             if role == ROLE_STOP and dst in c.bounds.services:
                 service, category, found_by = c.bounds.services[dst]
                 result.destinations.append(
@@ -581,7 +620,7 @@ def _assemble(
                 totals[symbol]["fees"] += tainted
             elif role == ROLE_BRIDGE:
                 totals[symbol]["bridged_out"] += tainted
-            elif ix.utxo and dst < ix.n_addresses and int(ix.link[e]) < 0:
+            elif ix.utxo and dst < ix.n_addresses and link < 0:
                 result.held.append(
                     {"chain": c.name, "address": names[dst], "asset": symbol, "amount": tainted}
                 )

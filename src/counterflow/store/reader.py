@@ -24,31 +24,43 @@ class StoreReader:
 
     def __init__(self, directory: DataDirectory) -> None:
         self.directory = directory
-        self.con = duckdb.connect(":memory:")
-        self.con.execute("SET TimeZone = 'UTC'")
         self._chains = directory.chains()
         #: The manifest of each chain as read once: every view belongs to this snapshot.
         self.manifests = {chain: directory.manifest(chain) for chain in self._chains}
-        for chain in self._chains:
-            schema = quote_ident(chain)
-            self.con.execute(f"CREATE SCHEMA {schema}")
-            for table in ALL_TABLES.values():
-                files = [
-                    str(p) for p in directory.table_files(chain, table.name, self.manifests[chain])
-                ]
-                name = f"{schema}.{quote_ident(table.name)}"
-                if files:
-                    body = f"SELECT * FROM read_parquet({sql_list(files)})"
-                else:
-                    body = (
-                        "SELECT "
-                        + ", ".join(
-                            f"CAST(NULL AS {c.sql_type}) AS {quote_ident(c.name)}"
-                            for c in table.columns
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The connection, with its views created on first use (work that answers from an
+        index often needs no SQL at all, and the views cost tens of milliseconds)."""
+        if self._con is None:
+            con = duckdb.connect(":memory:")
+            con.execute("SET TimeZone = 'UTC'")
+            for chain in self._chains:
+                schema = quote_ident(chain)
+                con.execute(f"CREATE SCHEMA {schema}")
+                for table in ALL_TABLES.values():
+                    files = [
+                        str(p)
+                        for p in self.directory.table_files(
+                            chain, table.name, self.manifests[chain]
                         )
-                        + " WHERE false"
-                    )
-                self.con.execute(f"CREATE VIEW {name} AS {body}")
+                    ]
+                    name = f"{schema}.{quote_ident(table.name)}"
+                    if files:
+                        body = f"SELECT * FROM read_parquet({sql_list(files)})"
+                    else:
+                        body = (
+                            "SELECT "
+                            + ", ".join(
+                                f"CAST(NULL AS {c.sql_type}) AS {quote_ident(c.name)}"
+                                for c in table.columns
+                            )
+                            + " WHERE false"
+                        )
+                    con.execute(f"CREATE VIEW {name} AS {body}")
+            self._con = con
+        return self._con
 
     @property
     def chains(self) -> list[str]:
@@ -67,7 +79,9 @@ class StoreReader:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def close(self) -> None:
-        self.con.close()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
     def __enter__(self) -> StoreReader:
         return self
