@@ -239,3 +239,58 @@ def test_a_manifest_from_another_format_is_a_store_error(store: TagStore) -> Non
     (store.root / "manifest.json").write_text('{"format": 99, "generation": "x"}')
     with pytest.raises(StoreError, match="format 99"):
         store.tags()
+
+
+def test_a_rendering_without_entries_neither_delists_parties_nor_loses_them(
+    store: TagStore,
+) -> None:
+    store.import_list(V2024)
+    tickers = ParsedList(
+        source="ofac-sdn",
+        format="ofac-tickers",
+        files=(SourceFile("/lists/tickers", "e" * 64),),
+        published=date(2025, 1, 1),
+        addresses=tuple(
+            ListedAddress(t.chain, t.address, SANCTIONED, "OFAC SDN", 1.0)
+            for t in V2024.addresses
+        ),
+    )
+    report = store.import_list(tickers)
+    # the same addresses under no entry: nothing delisted, the entries stay
+    assert (report.added, report.removed, report.entries_removed) == (0, 0, 0)
+    assert {e.name for e in store.entries()} == {"LAZARUS GROUP", "TORNADO CASH"}
+    (tag,) = store.lookup("ethereum", [LAZARUS_1])[LAZARUS_1]
+    assert tag.entry == "24295" and tag.version == "2024-09-27"
+
+
+def test_a_partial_rendering_adds_entries_without_delisting_the_rest(store: TagStore) -> None:
+    store.import_list(V2024)
+    extraction = ParsedList(
+        source="ofac-sdn",
+        format="ofac-json",
+        files=(SourceFile("/lists/extract.json", "f" * 64),),
+        published=date(2025, 2, 1),
+        entries=(ListEntry("40000", "NEW PARTY", "entity"),),
+        addresses=V2024.addresses,
+        entries_complete=False,
+    )
+    report = store.import_list(extraction)
+    assert (report.entries_added, report.entries_removed) == (1, 0)
+    assert {e.name for e in store.entries()} == {"LAZARUS GROUP", "TORNADO CASH", "NEW PARTY"}
+
+
+def test_a_fuller_rendering_names_the_entry_of_an_address_listed_without_one(
+    store: TagStore,
+) -> None:
+    bare = ParsedList(
+        source="ofac-sdn",
+        format="ofac-tickers",
+        files=(SourceFile("/lists/tickers", "1" * 64),),
+        published=date(2024, 9, 27),
+        addresses=(ListedAddress("ethereum", LAZARUS_1, SANCTIONED, "OFAC SDN", 1.0),),
+    )
+    store.import_list(bare)
+    store.import_list(V2025)
+    (tag,) = store.lookup("ethereum", [LAZARUS_1])[LAZARUS_1]
+    assert (tag.label, tag.entry, tag.programs) == ("LAZARUS GROUP", "24295", ("DPRK3",))
+    assert tag.valid_from == at("2024-09-27")  # the listing period did not restart

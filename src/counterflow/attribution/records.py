@@ -100,3 +100,6 @@ class ParsedList:
     entries: tuple[ListEntry, ...] = ()
     addresses: tuple[ListedAddress, ...] = ()
     rejects: tuple[Reject, ...] = field(default=())
+    #: False when the rendering carries only some of the list's parties (a community
+    #: extraction keeps those with addresses): its versions then never delist an entry.
+    entries_complete: bool = True

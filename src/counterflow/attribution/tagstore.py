@@ -678,8 +678,11 @@ def _merge_tags(
     """Close the rows the new version no longer lists and open rows for what it adds."""
     incoming: dict[tuple[Any, ...], ListedAddress] = {}
     for listed in parsed.addresses:
-        key = (listed.chain, listed.address, listed.category, listed.entry)
+        key = (listed.chain, listed.address, listed.category)
         incoming.setdefault(key, listed)  # a list naming an address twice lists it once
+    if not incoming:
+        # a version without addresses (a names-only rendering) says nothing about them
+        return list(current), 0, 0, 0
     kept: list[StoredTag] = []
     open_keys: set[tuple[Any, ...]] = set()
     removed = 0
@@ -687,10 +690,12 @@ def _merge_tags(
         if tag.source != parsed.source or tag.owner != record.owner or tag.valid_to is not None:
             kept.append(tag)
             continue
-        key = (tag.chain, tag.address, tag.category, tag.entry)
+        # not keyed on the entry: renderings without entries (per-ticker lists) must not
+        # delist every address that another rendering tied to an entry
+        key = (tag.chain, tag.address, tag.category)
         if key in incoming:
             open_keys.add(key)
-            kept.append(tag)
+            kept.append(_enriched(tag, incoming[key]))
         else:
             removed += 1
             kept.append(_close(tag, record))
@@ -721,6 +726,19 @@ def _merge_tags(
     return kept, added, removed, len(open_keys)
 
 
+def _enriched(tag: StoredTag, listed: ListedAddress) -> StoredTag:
+    """A tag still listed, with the entry a fuller rendering names, when it had none.
+
+    Per-ticker lists name no party; when a later rendering ties the address to its SDN
+    entry, the open period keeps its start and gains the entry, label and programs.
+    """
+    if tag.entry is not None or listed.entry is None:
+        return tag
+    values = {f: getattr(tag, f) for f in StoredTag.__slots__}
+    values.update(label=listed.label, entry=listed.entry, programs=tuple(listed.programs))
+    return StoredTag(**values)
+
+
 def _close(tag: StoredTag, record: ListVersion) -> StoredTag:
     return StoredTag(
         **{
@@ -734,16 +752,24 @@ def _close(tag: StoredTag, record: ListVersion) -> StoredTag:
 def _merge_entries(
     current: list[StoredEntry], parsed: ParsedList, record: ListVersion
 ) -> tuple[list[StoredEntry], int, int]:
-    incoming = {e.entry: e for e in parsed.entries}
+    # keyed on id and name: real lists reuse an id (OFAC's ent_num 2677 names two parties)
+    incoming = {(e.entry, e.name): e for e in parsed.entries}
+    if not incoming:
+        # a version without entries (an address-only rendering) says nothing about them
+        return list(current), 0, 0
+    # a partial rendering adds the entries it names and delists none
+    may_delist = parsed.entries_complete
     kept: list[StoredEntry] = []
-    still: set[str] = set()
+    still: set[tuple[str, str]] = set()
     removed = 0
     for entry in current:
         mine = entry.source == parsed.source and entry.owner == record.owner
         if not mine or entry.valid_to is not None:
             kept.append(entry)
-        elif entry.entry in incoming:
-            still.add(entry.entry)
+        elif (entry.entry, entry.name) in incoming:
+            still.add((entry.entry, entry.name))
+            kept.append(entry)
+        elif not may_delist:
             kept.append(entry)
         else:
             removed += 1
@@ -789,8 +815,8 @@ def _with_counts(record: ListVersion, added: int, removed: int) -> ListVersion:
 
 def _row_key(row: StoredTag | StoredEntry) -> tuple[Any, ...]:
     if isinstance(row, StoredTag):
-        return (row.chain, row.address, row.category, row.entry or "")
-    return (row.entry,)
+        return (row.chain, row.address, row.category)
+    return (row.entry, row.name)
 
 
 def _content_digest(files: Sequence[tuple[str, str]]) -> str:

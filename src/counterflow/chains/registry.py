@@ -7,9 +7,10 @@ code. Adding a sibling chain is a new entry here, not new code.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from counterflow.errors import ConfigError
 
@@ -61,6 +62,16 @@ class ChainSpec:
     def is_utxo(self) -> bool:
         return self.family == "utxo"
 
+    @property
+    def has_own_codec(self) -> bool:
+        """Whether its addresses follow a codec of their own instead of the family's common form.
+
+        Tron (a version byte before an EVM account), Ripple (Base58Check over another alphabet)
+        and Monero (block Base58 with a Keccak checksum) share a family's ledger model but not
+        its address encoding, so they carry neither UTXO version bytes nor an EVM chain id.
+        """
+        return self.name in _OWN_CODECS
+
 
 BITCOIN_MAINNET = UtxoAddressFormat(p2pkh=(b"\x00",), p2sh=(b"\x05",), bech32_hrp="bc")
 BITCOIN_TESTNET = UtxoAddressFormat(p2pkh=(b"\x6f",), p2sh=(b"\xc4",), bech32_hrp="tb")
@@ -69,6 +80,11 @@ BITCOIN_CASH = UtxoAddressFormat(p2pkh=(b"\x00",), p2sh=(b"\x05",), cashaddr_pre
 LITECOIN = UtxoAddressFormat(p2pkh=(b"\x30",), p2sh=(b"\x32", b"\x05"), bech32_hrp="ltc")
 DOGECOIN = UtxoAddressFormat(p2pkh=(b"\x1e",), p2sh=(b"\x16",))
 ZCASH = UtxoAddressFormat(p2pkh=(b"\x1c\xb8",), p2sh=(b"\x1c\xbd",))
+DASH = UtxoAddressFormat(p2pkh=(b"\x4c",), p2sh=(b"\x10",))
+BITCOIN_GOLD = UtxoAddressFormat(p2pkh=(b"\x26",), p2sh=(b"\x17",), bech32_hrp="btg")
+#: Bitcoin SV kept Bitcoin's version bytes and never adopted segwit, so it has no bech32 form.
+BITCOIN_SV = UtxoAddressFormat(p2pkh=(b"\x00",), p2sh=(b"\x05",))
+VERGE = UtxoAddressFormat(p2pkh=(b"\x1e",), p2sh=(b"\x21",), bech32_hrp="vg")
 
 MAINNET_BLOCKS = BlockNetwork(
     "mainnet",
@@ -130,6 +146,13 @@ _SPECS: tuple[ChainSpec, ...] = (
     ChainSpec("litecoin", "utxo", "LTC", 8, LITECOIN, aliases=("ltc",)),
     ChainSpec("dogecoin", "utxo", "DOGE", 8, DOGECOIN, aliases=("doge",)),
     ChainSpec("zcash", "utxo", "ZEC", 8, ZCASH, aliases=("zec",)),
+    # Chains whose addresses appear on sanctions and label lists; validated, not ingested.
+    ChainSpec("dash", "utxo", "DASH", 8, DASH, ingestible=False),
+    ChainSpec("bitcoin-gold", "utxo", "BTG", 8, BITCOIN_GOLD, aliases=("btg",), ingestible=False),
+    ChainSpec("bitcoin-sv", "utxo", "BSV", 8, BITCOIN_SV, aliases=("bsv",), ingestible=False),
+    ChainSpec("verge", "utxo", "XVG", 6, VERGE, aliases=("xvg",), ingestible=False),
+    ChainSpec("monero", "utxo", "XMR", 12, aliases=("xmr",), ingestible=False),
+    ChainSpec("ripple", "account", "XRP", 6, aliases=("xrp",), ingestible=False),
     ChainSpec("ethereum", "account", "ETH", 18, evm_chain_id=1, aliases=("eth",)),
     ChainSpec("ethereum-classic", "account", "ETC", 18, evm_chain_id=61, aliases=("etc",)),
     ChainSpec("polygon", "account", "POL", 18, evm_chain_id=137, aliases=("matic",)),
@@ -138,8 +161,16 @@ _SPECS: tuple[ChainSpec, ...] = (
     ChainSpec("optimism", "account", "ETH", 18, evm_chain_id=10),
     ChainSpec("base", "account", "ETH", 18, evm_chain_id=8453),
     ChainSpec("avalanche", "account", "AVAX", 18, evm_chain_id=43114),
+    ChainSpec("fantom", "account", "FTM", 18, evm_chain_id=250, aliases=("ftm",)),
     ChainSpec("tron", "account", "TRX", 6, aliases=("trx",), ingestible=False),
 )
+
+#: Chains whose addresses have a codec of their own: (module, function), imported on first use.
+_OWN_CODECS: dict[str, tuple[str, str]] = {
+    "tron": ("counterflow.chains.tron_address", "normalize_tron_address"),
+    "ripple": ("counterflow.chains.ripple_address", "normalize_ripple_address"),
+    "monero": ("counterflow.chains.monero_address", "normalize_monero_address"),
+}
 
 CHAINS: dict[str, ChainSpec] = {spec.name: spec for spec in _SPECS}
 _BY_ALIAS: dict[str, ChainSpec] = {
@@ -164,10 +195,10 @@ def address_normalizer(chain: str | ChainSpec) -> Callable[[str], str]:
     Imported lazily so the registry stays importable without the codec modules' dependencies.
     """
     spec = get_chain(chain)
-    if spec.name == "tron":
-        from counterflow.chains.tron_address import normalize_tron_address
-
-        return normalize_tron_address
+    own = _OWN_CODECS.get(spec.name)
+    if own is not None:
+        module, function = own
+        return cast(Callable[[str], str], getattr(importlib.import_module(module), function))
     if spec.family == "account":
         from counterflow.chains.evm_address import normalize_evm_address
 
