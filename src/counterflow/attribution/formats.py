@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import Any
 
 from counterflow.attribution.address_list import parse_address_list
+from counterflow.attribution.exercise_injects import is_injects_document, parse_exercise_injects
 from counterflow.attribution.label_csv import (
     REQUIRED_COLUMNS,
     is_account_label,
@@ -92,6 +93,9 @@ FORMATS: Mapping[str, ListFormat] = MappingProxyType(
             ),
             ListFormat("tagpack", "GraphSense TagPack YAML", parse_tagpacks),
             ListFormat("misp-galaxy", "MISP galaxy clusters (threat actors)", parse_misp_galaxy),
+            ListFormat(
+                "exercise-injects", "an exercise's injects (injects.json)", parse_exercise_injects
+            ),
         )
     }
 )  # fmt: skip
@@ -227,6 +231,8 @@ def _from_json(path: Path) -> str | None:
         document = json.loads(read_text(path))
     except json.JSONDecodeError:
         return None
+    if is_injects_document(document):
+        return "exercise-injects"
     if isinstance(document, dict):
         if isinstance(document.get("addresses"), dict):
             return "ofac-json"
