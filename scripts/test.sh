@@ -5,7 +5,7 @@
 # quick subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh dev,spark
+bash scripts/setup.sh dev,spark,web
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy

@@ -102,7 +102,9 @@ def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.slow
 def test_demo_json_then_human_rerun(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     doc = run_json(capsys, "--data-dir", str(data_dir), "demo", "--json")
-    assert set(doc) == {"ingest", "scenario", "investigation", "stats", "busiest_address"}
+    assert set(doc) == {
+        "ingest", "scenario", "investigation", "screening", "stats", "busiest_address",
+    }  # fmt: skip
     bitcoin, ethereum = doc["ingest"]
     assert (bitcoin["chain"], ethereum["chain"]) == ("bitcoin", "ethereum")
     scenario = doc["scenario"]
@@ -138,6 +140,17 @@ def test_demo_json_then_human_rerun(data_dir: Path, capsys: pytest.CaptureFixtur
     assert score["deposits"]["recall"] >= 0.95 and score["funds_located"] >= 0.95
     categories = {c["category"] for c in investigation["exposure"]["received"]["categories"]}
     assert "theft" in categories
+    # Screening: real lists and the injects imported, every deposit screened, alerts scored.
+    screening = doc["screening"]
+    assert [step["source"] for step in screening["lists"]] == [
+        "ofac-sdn", "fbi-bybit", "services", "exercise-injects",
+    ]  # fmt: skip
+    assert screening["lists"][0]["addresses"] == 152 and screening["lists"][1]["addresses"] == 51
+    assert screening["deposits_screened"] == sum(screening["levels"].values()) > 1000
+    alerts = screening["score"]["alerts"]
+    assert alerts["flagged"] == len(screening["alerts"]) > 0 and alerts["precision"] >= 0.9
+    assert screening["score"]["alerts_and_review"]["recall"] >= alerts["recall"]
+    assert all(a["risk"] in ("high", "severe") and a["reasons"] for a in screening["alerts"])
 
     # A second run reuses the scenario and stores nothing new.
     code, out, err = run(capsys, "--data-dir", str(data_dir), "demo")
@@ -153,6 +166,10 @@ def test_demo_json_then_human_rerun(data_dir: Path, capsys: pytest.CaptureFixtur
     assert "cashed out at " in out
     assert "traced (haircut) from the " in out and "landed at " in out
     assert "scored against the ground truth: " in out
+    assert "imported list ofac-sdn 2024-09-27: 152 addresses" in out
+    assert "screened " in out and " exchange deposit addresses: " in out
+    # the second run finds the lists already imported and changes nothing
+    assert "imported list fbi-bybit 2025-02-26: 51 addresses" in out
     assert "counterflow trace --replay" in out and "evidence.json" in out
     assert f"busiest address: {doc['busiest_address']['address']} on ethereum" in out
     assert "next: counterflow address ADDRESS" in out

@@ -6,19 +6,27 @@ ingests the scenario's exports the way a deployment ingests a node's, then inves
 team would after the victim's report (the scenario's first inject): clusters both chains,
 traces the stolen funds forward from the reported addresses to the services where they land
 (writing a replayable evidence bundle), scores the trace against the ground truth, and shows
-the received exposure of the deposit that took the most. Later capabilities (screen, alert,
-share) extend this same entry point.
+the received exposure of the deposit that took the most. Then it works as an exchange's
+compliance desk: it imports real sanctions and law-enforcement lists (bundled) and the
+scenario's injects into the tag store, screens every deposit address of the scenario's
+exchanges, raises an alert for each high or severe one, and scores the alerts against the
+ground truth. Later capabilities (share) extend this same entry point.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import yaml
 
+from counterflow.attribution.formats import parse_list
+from counterflow.attribution.tagpack import load_tagpacks
+from counterflow.attribution.tagstore import TagStore
 from counterflow.exercise import ScenarioConfig, load_ground_truth, run_scenario, score
 from counterflow.exercise.scoring import parse_answers
 from counterflow.exercise.truth import HeistTruth
@@ -27,6 +35,7 @@ from counterflow.graph.clustering import cluster
 from counterflow.graph.evidence import write_bundle
 from counterflow.ingest import ingest
 from counterflow.query import address_summary, store_stats
+from counterflow.screening import RiskLevel, Screener
 from counterflow.store.datadir import DataDirectory
 from counterflow.store.reader import StoreReader
 
@@ -52,6 +61,7 @@ def run_demo(directory: DataDirectory, progress: Any = None) -> dict[str, Any]:
     steps = ingest_bundled_exports(directory, progress)
     scenario = _demo_scenario(directory, progress)
     investigation = _investigate(directory, Path(scenario["folder"]), progress)
+    screening = _screen_deposits(directory, Path(scenario["folder"]), progress)
     with StoreReader(directory) as reader:
         row = reader.rows(
             f"""
@@ -67,6 +77,7 @@ def run_demo(directory: DataDirectory, progress: Any = None) -> dict[str, Any]:
         "ingest": steps,
         "scenario": scenario,
         "investigation": investigation,
+        "screening": screening,
         "stats": store_stats(directory),
         "busiest_address": busiest,
     }
@@ -176,3 +187,97 @@ def _investigate(directory: DataDirectory, folder: Path, progress: Any) -> dict[
         "score": scores.to_json(),
         "exposure": exposed,
     }
+
+
+def _screen_deposits(directory: DataDirectory, folder: Path, progress: Any) -> dict[str, Any]:
+    """Screen every deposit address the scenario's exchanges hold; alert on high and severe."""
+    if progress:
+        progress("importing lists")
+    tags = TagStore(directory)
+    truth = load_ground_truth(folder)
+    start = min(h.theft_time for h in truth.heists)[:10]
+    lists = demo_data_dir() / "lists"
+    imports = [
+        tags.import_list(
+            parse_list("ofac-tickers", [lists / "sanctioned_addresses_ETH.txt"]),
+            published=date(2024, 9, 27),
+        ),
+        tags.import_list(
+            parse_list(
+                "address-list",
+                [lists / "fbi-psa-2025-02-26-bybit-eth.txt"],
+                chain="ethereum",
+                category="stolen_funds",
+                label="TraderTraitor (Bybit)",
+                source="fbi-bybit",
+                published=date(2025, 2, 26),
+            )
+        ),
+        # the services' labels were known before the heist; the injects arrive during it
+        tags.import_list(
+            parse_list("tagpack", [folder / "labels" / "services.yaml"], source="services"),
+            published=date.fromisoformat(start),
+        ),
+        tags.import_list(parse_list("exercise-injects", [folder / "injects.json"])),
+    ]
+    if progress:
+        progress("screening every exchange deposit")
+    screener = Screener(directory)
+    deposits = _exchange_deposits(folder)
+    alerts: list[dict[str, Any]] = []
+    review: set[tuple[str, str]] = set()
+    levels: dict[str, int] = {}
+    screened = 0
+    for chain, addresses in sorted(deposits.items()):
+        table, results = screener.screen_table(addresses, chain)
+        screened += table.num_rows
+        for risk in table["risk"].to_pylist():
+            levels[risk] = levels.get(risk, 0) + 1
+        for result in results:
+            if result.risk >= RiskLevel.HIGH:
+                alerts.append(result.to_json())
+            elif result.risk >= RiskLevel.MEDIUM:
+                review.add((result.chain, result.address))
+    positives = {
+        (d.chain, d.address) for h in truth.heists for d in h.destinations if d.kind == "exchange"
+    }
+    flagged = {(a["chain"], a["address"]) for a in alerts}
+    return {
+        "lists": [r.to_json() | {"rejects": len(r.rejects)} for r in imports],
+        "deposits_screened": screened,
+        "levels": dict(sorted(levels.items())),
+        "alerts": sorted(alerts, key=lambda a: (a["risk"] != "severe", a["chain"], a["address"])),
+        "review": len(review),
+        "score": {
+            "deposits_that_received_stolen_funds": len(positives),
+            "alerts": _precision_recall(flagged, positives),
+            "alerts_and_review": _precision_recall(flagged | review, positives),
+        },
+    }
+
+
+def _precision_recall(found: set[Any], positives: set[Any]) -> dict[str, Any]:
+    hits = len(found & positives)
+    return {
+        "flagged": len(found),
+        "recall": round(hits / len(positives), 4) if positives else None,
+        "precision": round(hits / len(found), 4) if found else None,
+    }
+
+
+def _exchange_deposits(folder: Path) -> dict[str, list[str]]:
+    """The deposit addresses each exchange knows it holds: its own, minus its labelled wallets."""
+    owners = pq.read_table(folder / "ground_truth" / "owners.parquet")
+    wallets = {
+        t.address for p in load_tagpacks([folder / "labels" / "services.yaml"]) for t in p.tags
+    }
+    found: dict[str, list[str]] = {}
+    for chain, address, kind in zip(
+        owners["chain"].to_pylist(),
+        owners["address"].to_pylist(),
+        owners["owner_kind"].to_pylist(),
+        strict=True,
+    ):
+        if kind == "exchange" and address not in wallets:
+            found.setdefault(chain, []).append(address)
+    return found

@@ -30,7 +30,8 @@ REAL = {
 def test_the_format_names() -> None:
     assert set(FORMATS) == {
         "ofac-csv", "ofac-xml", "ofac-advanced-xml", "ofac-tickers", "ofac-json", "un-xml",
-        "address-list", "label-csv", "etherscan-labels", "tagpack", "misp-galaxy", "exercise-injects",
+        "address-list", "label-csv", "etherscan-labels", "tagpack", "misp-galaxy",
+        "exercise-injects",
     }  # fmt: skip
     assert get_format("address-list").options() == {
         "chain": True, "category": True, "label": True, "source": True, "confidence": False,

@@ -631,6 +631,8 @@ class TagStore:
         for child in self.root.iterdir():
             if child.is_dir() and child.name not in (name, previous):
                 shutil.rmtree(child, ignore_errors=True)
+            elif child.is_file() and child.name.startswith(".manifest.json."):
+                child.unlink(missing_ok=True)  # a manifest write cut short by a crash
         return name
 
     # -- loading --------------------------------------------------------------------------

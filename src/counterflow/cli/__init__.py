@@ -495,7 +495,7 @@ def cluster(
 @json_option
 @click.pass_obj
 def demo(state: _State, as_json: bool) -> None:
-    """Ingest the bundled real Bitcoin and Ethereum exports and summarise the store."""
+    """The whole chain on bundled data: ingest, simulate a heist, trace it, screen deposits."""
     from counterflow.demo import run_demo
 
     with _progress(not as_json) as note:
@@ -531,6 +531,7 @@ def demo(state: _State, as_json: bool) -> None:
                 parts = ", ".join(f"{_units(str(v), _DECIMALS[a])} {a}" for a, v in amounts.items())
                 console.print(f"  cashed out at {service}: {parts}")
         _render_investigation(console, document["investigation"])
+        _render_screening(console, document["screening"])
         _render_stats(console, document["stats"])
         top = document["busiest_address"]
         if top:
@@ -544,6 +545,37 @@ def demo(state: _State, as_json: bool) -> None:
         )
 
     _emit(document, as_json, render)
+
+
+def _render_screening(console: Console, screening: dict[str, Any]) -> None:
+    for step in screening["lists"]:
+        console.print(
+            f"imported list {step['source']} {step['version']}: {step['addresses']:,} "
+            f"addresses ({step['rejects']:,} rejected)"
+        )
+    levels = ", ".join(f"{n:,} {level}" for level, n in screening["levels"].items())
+    console.print(
+        f"[bold]screened[/] {screening['deposits_screened']:,} exchange deposit addresses: {levels}"
+    )
+    score = screening["score"]
+    for name, key in (
+        ("alerts (high, severe)", "alerts"),
+        ("with review (medium)", "alerts_and_review"),
+    ):
+        s = score[key]
+        console.print(
+            f"  {name}: {s['flagged']:,} flagged; of the "
+            f"{score['deposits_that_received_stolen_funds']:,} deposits that received stolen funds "
+            f"recall {s['recall'] if s['recall'] is not None else '—'}, precision "
+            f"{s['precision'] if s['precision'] is not None else '—'}"
+        )
+    for alert in screening["alerts"][:5]:
+        reason = alert["reasons"][0] if alert["reasons"] else {}
+        kind, category = reason.get("kind", "?"), reason.get("category", "")
+        console.print(
+            f"  [red]alert[/] {alert['risk']} {alert['chain']} {alert['address']}: "
+            f"{kind} {category} via {reason.get('source', '?')} ({reason.get('hops', '?')} hops)"
+        )
 
 
 def _render_investigation(console: Console, investigation: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from counterflow.attribution.formats import FORMATS, detect_format, parse_list
+from counterflow.attribution.records import ParsedList
 from counterflow.attribution.tagstore import ImportReport, TagStore
 from counterflow.attribution.tlp import LEVELS
 from counterflow.cli import _emit, _State, json_option
@@ -23,9 +24,7 @@ def lists() -> None:
 
 
 @lists.command("import")
-@click.argument(
-    "paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
-)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--format",
     "fmt",
@@ -50,9 +49,7 @@ def lists() -> None:
 @click.option("--chain", default=None, help="Chain of a plain address list (e.g. ethereum).")
 @click.option("--category", default=None, help="Category of a plain address list.")
 @click.option("--label", default=None, help="Label of a plain address list's addresses.")
-@click.option(
-    "--confidence", type=click.FloatRange(0, 1), default=None, help="Confidence, 0 to 1."
-)
+@click.option("--confidence", type=click.FloatRange(0, 1), default=None, help="Confidence, 0 to 1.")
 @click.option(
     "--tlp",
     type=click.Choice(LEVELS, case_sensitive=False),
@@ -109,6 +106,8 @@ def import_command(
         "case_hints": store.case_hints(),
     }
     parsed = parse_list(name, files, **{k: v for k, v in options.items() if v is not None})
+    if reject_file is not None:
+        _write_rejects(reject_file, parsed)
     if strict and parsed.rejects:
         first = parsed.rejects[0]
         raise InputError(
@@ -123,15 +122,23 @@ def import_command(
         tlp=tlp,
         owner=owner,
     )
-    if reject_file is not None:
-        with open(reject_file, "w", encoding="utf-8") as out:
-            for reject in report.rejects:
-                out.write(json.dumps(reject) + "\n")
 
     def render(console: Console) -> None:
         _render_import(console, report)
 
     _emit(report.to_json(), as_json, render)
+
+
+def _write_rejects(path: Path, parsed: ParsedList) -> None:
+    """Written before anything is stored: an import whose rejects cannot be recorded stores
+    nothing, and a refused ``--strict`` import still says what it refused."""
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            for r in parsed.rejects:
+                out.write(json.dumps({"where": r.where, "value": r.value, "reason": r.reason}))
+                out.write("\n")
+    except OSError as exc:
+        raise InputError(f"cannot write the reject file {path}: {exc}") from exc
 
 
 def _render_import(console: Console, report: ImportReport) -> None:

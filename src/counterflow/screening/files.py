@@ -1,0 +1,163 @@
+"""Address files for batch screening: one address per line, or CSV rows ``address[,chain]``.
+
+Files of millions of addresses are split into lines and fields by one compiled pass over
+their bytes, and the fields gathered into Arrow columns: no Python object per line. Every line
+is numbered, blank ones included, so that an invalid address is reported with its exact line.
+Blank lines and lines starting with ``#`` are skipped; fields are trimmed of spaces, tabs and
+carriage returns; a first row whose first field is ``address`` is a header. Addresses and
+chain names are ASCII: any other byte in a field is refused with its line named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from counterflow.errors import InputError
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class AddressFile:
+    """The addresses of a file, their chains where the file names them, and their line numbers."""
+
+    path: str
+    addresses: pa.Array  # large_string
+    chains: pa.Array | None  # large_string, null where a row names none
+    lines: np.ndarray  # int64, 1-based
+
+    def where(self, position: int) -> str:
+        return f"{self.path}:{int(self.lines[position])}"
+
+
+@numba.njit(cache=True, nogil=True)
+def _is_blank(byte: int) -> bool:
+    return byte == 32 or byte == 9 or byte == 13
+
+
+def _lines(raw: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive, newline left out) of every line from ``start`` on."""
+    newlines = np.flatnonzero(raw[start:] == 10) + start
+    starts = np.concatenate(([start], newlines + 1)).astype(np.int64)
+    ends = np.concatenate((newlines, [len(raw)])).astype(np.int64)
+    if len(raw) == start or (len(newlines) and newlines[-1] == len(raw) - 1):
+        # a final newline ends the last line; it does not start another
+        starts, ends = starts[:-1], ends[:-1]
+    return starts, ends
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _fields(
+    raw: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per line: the trimmed first field ``[lo, hi)``, the trimmed second ``[clo, chi)``
+    (empty when none), and a status: 0 skipped (blank, comment), 1 kept, 2 more than two
+    fields, 3 a byte that is not ASCII."""
+    lines = len(starts)
+    lo = np.zeros(lines, np.int64)
+    hi = np.zeros(lines, np.int64)
+    clo = np.zeros(lines, np.int64)
+    chi = np.zeros(lines, np.int64)
+    status = np.zeros(lines, np.int8)
+    for line in numba.prange(lines):
+        s, e = starts[line], ends[line]
+        while s < e and _is_blank(raw[s]):
+            s += 1
+        while e > s and _is_blank(raw[e - 1]):
+            e -= 1
+        if s == e or raw[s] == 35:  # blank, or '#'
+            continue
+        state = 1
+        commas = 0
+        first = e
+        second = e
+        for j in range(s, e):
+            byte = raw[j]
+            if byte >= 128:
+                state = 3
+            elif byte == 44:  # ','
+                commas += 1
+                if commas == 1:
+                    first = j
+                elif commas == 2:
+                    second = j
+        if commas > 1 and state == 1:
+            state = 2
+        a_hi = first
+        while a_hi > s and _is_blank(raw[a_hi - 1]):
+            a_hi -= 1
+        c_lo, c_hi = first, first
+        if commas >= 1:
+            c_lo, c_hi = first + 1, second
+            while c_lo < c_hi and _is_blank(raw[c_lo]):
+                c_lo += 1
+            while c_hi > c_lo and _is_blank(raw[c_hi - 1]):
+                c_hi -= 1
+        lo[line] = s
+        hi[line] = a_hi
+        clo[line] = c_lo
+        chi[line] = c_hi
+        status[line] = state
+    return lo, hi, clo, chi, status
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _copy(raw: np.ndarray, lo: np.ndarray, hi: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    data = np.empty(offsets[-1], np.uint8)
+    for i in numba.prange(len(lo)):
+        base = offsets[i] - lo[i]
+        for j in range(lo[i], hi[i]):
+            data[base + j] = raw[j]
+    return data
+
+
+def _strings(raw: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pa.Array:
+    """The byte ranges ``[lo, hi)`` of ``raw`` as an Arrow string column."""
+    offsets = np.zeros(len(lo) + 1, np.int64)
+    np.cumsum(hi - lo, out=offsets[1:])
+    data = _copy(raw, lo, hi, offsets)
+    return pa.LargeStringArray.from_buffers(len(lo), pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def read_address_file(path: str | Path) -> AddressFile:
+    """Read ``path``; an unreadable file, a row with more than two fields or a field that is not
+    ASCII is refused, naming the file and line."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"{file}: no such address file")
+    try:
+        raw = np.fromfile(file, np.uint8)
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read: {exc}") from None
+    start = 3 if raw[:3].tobytes() == _BOM else 0
+    starts, ends = _lines(raw, start)
+    lo, hi, clo, chi, status = _fields(raw, starts, ends)
+    numbers = np.arange(1, len(starts) + 1, dtype=np.int64)
+    bad = np.flatnonzero(status >= 2)
+    if len(bad):
+        line = int(bad[0])
+        text = raw[lo[line] : max(chi[line], hi[line])].tobytes().decode("utf-8", "replace")
+        if status[line] == 2:
+            reason = f"expected 'address' or 'address,chain', got {text!r}"
+        else:
+            reason = f"not ASCII text: {text!r}"
+        raise InputError(f"{file}:{int(numbers[line])}: {reason}")
+    kept = status == 1
+    first = int(np.argmax(kept)) if kept.any() else -1
+    if first >= 0 and raw[lo[first] : hi[first]].tobytes().lower() == b"address":
+        kept[first] = False
+    if not kept.all():  # (most files keep every line: no copies then)
+        rows = np.flatnonzero(kept)
+        lo, hi, clo, chi, numbers = lo[rows], hi[rows], clo[rows], chi[rows], numbers[rows]
+    addresses = _strings(raw, lo, hi)
+    chains: pa.Array | None = None
+    if bool((chi > clo).any()):
+        named = _strings(raw, clo, chi)
+        chains = pc.if_else(pc.equal(named, ""), pa.scalar(None, pa.large_string()), named)
+    return AddressFile(str(file), addresses, chains, numbers)
