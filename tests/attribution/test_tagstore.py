@@ -251,8 +251,7 @@ def test_a_rendering_without_entries_neither_delists_parties_nor_loses_them(
         files=(SourceFile("/lists/tickers", "e" * 64),),
         published=date(2025, 1, 1),
         addresses=tuple(
-            ListedAddress(t.chain, t.address, SANCTIONED, "OFAC SDN", 1.0)
-            for t in V2024.addresses
+            ListedAddress(t.chain, t.address, SANCTIONED, "OFAC SDN", 1.0) for t in V2024.addresses
         ),
     )
     report = store.import_list(tickers)
