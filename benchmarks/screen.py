@@ -114,6 +114,9 @@ def build_store(scenario_seed: int) -> tuple[DataDirectory, list[dict[str, Any]]
         options = dict(options)
         fmt = options.pop("format", None) or detect_format([path])
         publish = options.pop("published", None)
+        if fmt == "ofac-json":
+            # the extraction lowercased its keys: case is restored from the addresses held
+            options["case_hints"] = tags.case_hints()
         parsed = parse_list(fmt, [path], **options)
         report = tags.import_list(parsed, published=publish)
         imports.append(
