@@ -25,7 +25,6 @@ import pyarrow.parquet as pq
 import yaml
 
 from counterflow.attribution.formats import parse_list
-from counterflow.attribution.tagpack import load_tagpacks
 from counterflow.attribution.tagstore import TagStore
 from counterflow.exercise import ScenarioConfig, load_ground_truth, run_scenario, score
 from counterflow.exercise.scoring import parse_answers
@@ -197,6 +196,7 @@ def _screen_deposits(directory: DataDirectory, folder: Path, progress: Any) -> d
     truth = load_ground_truth(folder)
     start = min(h.theft_time for h in truth.heists)[:10]
     lists = demo_data_dir() / "lists"
+    services = parse_list("tagpack", [folder / "labels" / "services.yaml"], source="services")
     imports = [
         tags.import_list(
             parse_list("ofac-tickers", [lists / "sanctioned_addresses_ETH.txt"]),
@@ -214,16 +214,13 @@ def _screen_deposits(directory: DataDirectory, folder: Path, progress: Any) -> d
             )
         ),
         # the services' labels were known before the heist; the injects arrive during it
-        tags.import_list(
-            parse_list("tagpack", [folder / "labels" / "services.yaml"], source="services"),
-            published=date.fromisoformat(start),
-        ),
+        tags.import_list(services, published=date.fromisoformat(start)),
         tags.import_list(parse_list("exercise-injects", [folder / "injects.json"])),
     ]
     if progress:
         progress("screening every exchange deposit")
     screener = Screener(directory)
-    deposits = _exchange_deposits(folder)
+    deposits = _exchange_deposits(folder, {a.address for a in services.addresses})
     alerts: list[dict[str, Any]] = []
     review: set[tuple[str, str]] = set()
     levels: dict[str, int] = {}
@@ -265,12 +262,9 @@ def _precision_recall(found: set[Any], positives: set[Any]) -> dict[str, Any]:
     }
 
 
-def _exchange_deposits(folder: Path) -> dict[str, list[str]]:
+def _exchange_deposits(folder: Path, wallets: set[str]) -> dict[str, list[str]]:
     """The deposit addresses each exchange knows it holds: its own, minus its labelled wallets."""
     owners = pq.read_table(folder / "ground_truth" / "owners.parquet")
-    wallets = {
-        t.address for p in load_tagpacks([folder / "labels" / "services.yaml"]) for t in p.tags
-    }
     found: dict[str, list[str]] = {}
     for chain, address, kind in zip(
         owners["chain"].to_pylist(),

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+import bitcoin_exports
+from bitcoin_exports import utxo_tx
 from counterflow.attribution.records import ListedAddress, ListEntry, ParsedList, SourceFile
 from counterflow.attribution.tagstore import ImportReport, TagStore
 from counterflow.ingest import ingest
@@ -72,59 +74,17 @@ def import_list(
     return TagStore(store).import_list(parsed, tlp=tlp, owner=owner)
 
 
-def p2pkh(name: str) -> str:
-    """A valid Bitcoin P2PKH address derived from ``name``."""
-    from counterflow.chains.base58 import b58check_encode
-
-    return b58check_encode(b"\x00" + hashlib.sha256(name.encode()).digest()[:20])
-
-
 def bitcoin_store(
     root: Path,
     txs: Sequence[tuple[str, Sequence[tuple[str, int, str, int]], Sequence[tuple[str, int]]]],
 ) -> Path:
-    """Ingest Bitcoin transactions ``(name, inputs, outputs)``, one per block, into a store.
-
-    Inputs are ``(funding tx name, output index, address, value)``, outputs
-    ``(address, value)``; a transaction without inputs is a coinbase.
-    """
-    import json
-
-    def txid(name: str) -> str:
-        return hashlib.sha256(name.encode()).hexdigest()
-
-    exports = root / "exports"
-    exports.mkdir(parents=True, exist_ok=True)
-    lines = []
-    for block, (name, inputs, outputs) in enumerate(txs, start=1):
-        lines.append(
-            json.dumps(
-                {
-                    "hash": txid(name),
-                    "block_number": block,
-                    "block_hash": f"{block:064x}",
-                    "block_timestamp": T0 + 600 * block,
-                    "is_coinbase": not inputs,
-                    "index": 0,
-                    "inputs": [
-                        {
-                            "index": i,
-                            "spent_transaction_hash": txid(tx),
-                            "spent_output_index": vout,
-                            "addresses": [address],
-                            "value": value,
-                            "type": "pubkeyhash",
-                        }
-                        for i, (tx, vout, address, value) in enumerate(inputs)
-                    ],
-                    "outputs": [
-                        {"index": i, "addresses": [a], "value": v, "type": "pubkeyhash"}
-                        for i, (a, v) in enumerate(outputs)
-                    ],
-                }
-            )
-            + "\n"
-        )
-    (exports / "transactions.json").write_text("".join(lines))
-    ingest("bitcoin", [exports], data_dir=root / "store")
-    return root / "store"
+    """Ingest Bitcoin transactions ``(name, inputs, outputs)``, one per block from T0, into a
+    store. Inputs are ``(funding tx name, output index, address, value)``, outputs
+    ``(address, value)``; a transaction without inputs is a coinbase."""
+    return bitcoin_exports.bitcoin_store(
+        root,
+        [
+            utxo_tx(name, block, inputs, outputs, t0=T0)
+            for block, (name, inputs, outputs) in enumerate(txs, start=1)
+        ],
+    )

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from screening_stores import bitcoin_store, import_list, listed, p2pkh
+from screening_stores import bitcoin_store, import_list, listed
 
+from bitcoin_exports import p2pkh
 from counterflow.graph.clustering import cluster
 from counterflow.screening import RiskLevel, Screener, ScreenRequest
 

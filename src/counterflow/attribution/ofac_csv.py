@@ -32,14 +32,13 @@ from pathlib import Path
 
 from counterflow.attribution.list_files import csv_rows, expand_paths, read_text, source_file
 from counterflow.attribution.records import (
-    SANCTIONED,
     EntryKind,
     ListedAddress,
     ListEntry,
     ParsedList,
     Reject,
 )
-from counterflow.attribution.tickers import place_address
+from counterflow.attribution.tickers import sanctioned_address
 from counterflow.errors import InputError
 
 FORMAT = "ofac-csv"
@@ -124,7 +123,9 @@ def parse_ofac_csv(
             try:
                 if not ticker or not address:
                     raise ValueError("no ticker and address after 'Digital Currency Address'")
-                chain, canonical = place_address(ticker, address)
+                listed = sanctioned_address(
+                    ticker, address, label=name, entry=ent_num, programs=programs
+                )
             except ValueError as exc:
                 reason = str(exc)
                 if truncated:
@@ -134,18 +135,7 @@ def parse_ofac_csv(
                     )
                 rejects.append(Reject(where, address or match.group(0), reason))
                 continue
-            addresses.append(
-                ListedAddress(
-                    chain=chain,
-                    address=canonical,
-                    category=SANCTIONED,
-                    label=name,
-                    confidence=1.0,
-                    entry=ent_num,
-                    programs=programs,
-                    ticker=ticker,
-                )
-            )
+            addresses.append(listed)
     return ParsedList(
         source=source,
         format=FORMAT,

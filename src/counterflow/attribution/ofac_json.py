@@ -36,7 +36,12 @@ from counterflow.attribution.records import (
     ParsedList,
     Reject,
 )
-from counterflow.attribution.tickers import place_address, ticker_chain, ticker_of
+from counterflow.attribution.tickers import (
+    place_address,
+    sanctioned_address,
+    ticker_chain,
+    ticker_of,
+)
 from counterflow.chains.base58 import ALPHABET
 from counterflow.chains.registry import get_chain, normalize_address
 from counterflow.errors import InputError, InvalidAddressError
@@ -74,20 +79,9 @@ def parse_ofac_ticker_lists(
                 )
         for where, address in items:
             try:
-                chain, canonical = place_address(ticker, address)
+                addresses.append(sanctioned_address(ticker, address, label=TICKER_LIST_LABEL))
             except ValueError as exc:
                 rejects.append(Reject(where, address, str(exc)))
-                continue
-            addresses.append(
-                ListedAddress(
-                    chain=chain,
-                    address=canonical,
-                    category=SANCTIONED,
-                    label=TICKER_LIST_LABEL,
-                    confidence=1.0,
-                    ticker=ticker,
-                )
-            )
     return ParsedList(
         source=source,
         format=TICKERS_FORMAT,

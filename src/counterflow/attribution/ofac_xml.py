@@ -35,14 +35,13 @@ from xml.etree.ElementTree import Element
 
 from counterflow.attribution.list_files import expand_paths, source_file
 from counterflow.attribution.records import (
-    SANCTIONED,
     EntryKind,
     ListedAddress,
     ListEntry,
     ParsedList,
     Reject,
 )
-from counterflow.attribution.tickers import place_address, ticker_of
+from counterflow.attribution.tickers import sanctioned_address, ticker_of
 from counterflow.attribution.xml_safety import (
     child,
     child_text,
@@ -368,22 +367,13 @@ def _parsed(
         )
         for ticker, address, where in party.addresses:
             try:
-                chain, canonical = place_address(ticker, address)
+                addresses.append(
+                    sanctioned_address(
+                        ticker, address, label=party.name, entry=party.entry, programs=programs
+                    )
+                )
             except ValueError as exc:
                 rejects.append(Reject(where, address, str(exc)))
-                continue
-            addresses.append(
-                ListedAddress(
-                    chain=chain,
-                    address=canonical,
-                    category=SANCTIONED,
-                    label=party.name,
-                    confidence=1.0,
-                    entry=party.entry,
-                    programs=programs,
-                    ticker=ticker,
-                )
-            )
     return ParsedList(
         source=source,
         format=fmt,

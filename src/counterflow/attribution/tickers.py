@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from counterflow.attribution.records import SANCTIONED, ListedAddress
 from counterflow.chains.registry import normalize_address
 from counterflow.errors import InvalidAddressError
 
@@ -96,3 +97,26 @@ def place_address(ticker: str, address: str) -> tuple[str, str]:
         raise ValueError(
             f"not a valid {chain} address for ticker {ticker.strip().upper()}: {exc.reason}"
         ) from None
+
+
+def sanctioned_address(
+    ticker: str,
+    address: str,
+    *,
+    label: str,
+    entry: str | None = None,
+    programs: tuple[str, ...] = (),
+) -> ListedAddress:
+    """An OFAC designation of ``address`` under ``ticker``; :class:`ValueError` as
+    :func:`place_address` raises it when the address cannot be taken."""
+    chain, canonical = place_address(ticker, address)
+    return ListedAddress(
+        chain=chain,
+        address=canonical,
+        category=SANCTIONED,
+        label=label,
+        confidence=1.0,
+        entry=entry,
+        programs=programs,
+        ticker=ticker,
+    )

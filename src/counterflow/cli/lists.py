@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from counterflow.attribution.formats import FORMATS, detect_format, parse_list
+from counterflow.attribution.formats import FORMATS, detect_format, get_format, parse_list
 from counterflow.attribution.records import ParsedList
 from counterflow.attribution.tagstore import ImportReport, TagStore
 from counterflow.attribution.tlp import LEVELS
@@ -103,9 +103,12 @@ def import_command(
         "category": category,
         "label": label,
         "confidence": confidence,
-        "case_hints": store.case_hints(),
     }
-    parsed = parse_list(name, files, **{k: v for k, v in options.items() if v is not None})
+    given = {k: v for k, v in options.items() if v is not None}
+    if "case_hints" in get_format(name).options():
+        # the format lost its addresses' case: restore it from the addresses already held
+        given["case_hints"] = store.case_hints()
+    parsed = parse_list(name, files, **given)
     if reject_file is not None:
         _write_rejects(reject_file, parsed)
     if strict and parsed.rejects:

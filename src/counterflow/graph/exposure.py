@@ -36,8 +36,8 @@ from counterflow.chains.registry import get_chain, normalize_address
 from counterflow.errors import InputError
 from counterflow.graph.index import GraphIndex
 from counterflow.graph.links import load_links
-from counterflow.graph.policies import ROLE_NORMAL, ROLE_SINK, ROLE_STOP, Policy, Rule
-from counterflow.graph.propagation import _lower_bound, forward
+from counterflow.graph.policies import ROLE_NORMAL, ROLE_SINK, ROLE_STOP, Policy
+from counterflow.graph.propagation import _lower_bound, forward_from_transfers
 from counterflow.graph.trace import _Chain, _epoch, _Session
 from counterflow.store.datadir import DataDirectory
 from counterflow.store.reader import StoreReader
@@ -310,49 +310,11 @@ def _edges_of(ptr: np.ndarray, edges: np.ndarray, holders: np.ndarray) -> np.nda
     return np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
 
-def _kernel_hops(ix: GraphIndex, max_hops: int) -> int:
-    # On UTXO chains a hop is address -> transaction -> address; the kernel counts the input
-    # into the last transaction one further, so it needs one more to let that transaction pay.
-    return max_hops + 1 if ix.utxo else max_hops
-
-
 def _run(
     c: _Chain, role: np.ndarray, policy: Policy, max_hops: int, seed_edges: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The forward kernel from whole transfers (each seeded in full at hop 1)."""
-    ix = c.index
-    seed_edges = np.sort(seed_edges)
-    # fractional units: a transfer below one unit must still carry value (GraphIndex.value)
-    value = ix.value
-    out = forward(
-        ix.src,
-        ix.dst,
-        value,
-        ix.asset,
-        ix.tx,
-        ix.link,
-        ix.out_ptr,
-        ix.out_edges,
-        ix.in_ptr,
-        ix.in_edges,
-        role,
-        ix.n_addresses,
-        ix.utxo,
-        int(policy),
-        _kernel_hops(ix, max_hops),
-        np.zeros(ix.n_assets, np.float64),
-        0.0,
-        np.zeros(0, np.int64),
-        np.zeros(0, np.int64),
-        seed_edges.astype(np.int64),
-        value[seed_edges],
-        np.ones(len(seed_edges), np.int64),
-        np.full(len(seed_edges), int(Rule.SEED), np.int64),
-        # no CoinJoin split: a CoinJoin transaction pools like any other under the policy
-        np.zeros(0, np.int64),
-        np.zeros(0, np.float64),
-    )
-    return out[0], out[1], out[2]
+    # no CoinJoin split: a CoinJoin transaction pools like any other under the policy
+    return forward_from_transfers(c.index, role, policy, max_hops, seed_edges)
 
 
 def _base_units(ix: GraphIndex, edges: np.ndarray, taint: np.ndarray) -> list[int]:

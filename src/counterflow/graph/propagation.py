@@ -15,6 +15,8 @@ to that transaction's outputs, in any asset; services, bridges and the sink end 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
 from numba import types
@@ -24,7 +26,12 @@ from counterflow.graph.policies import (
     ROLE_DEX,
     ROLE_MIXER,
     ROLE_NORMAL,
+    Policy,
+    Rule,
 )
+
+if TYPE_CHECKING:
+    from counterflow.graph.index import GraphIndex
 
 _HAIRCUT = 1
 _FIFO = 2
@@ -639,6 +646,66 @@ def forward(
         held_at[: 2 * n_held].copy(),
         dropped,
     )
+
+
+def kernel_hops(index: GraphIndex, max_hops: int) -> int:
+    """The kernel's hop limit for ``max_hops`` as users count hops.
+
+    On UTXO chains a hop is address -> transaction -> address; the kernel counts the input
+    into the last transaction one further, so it needs one more to let that transaction pay.
+    """
+    return max_hops + 1 if index.utxo else max_hops
+
+
+def forward_from_transfers(
+    index: GraphIndex,
+    role: np.ndarray,
+    policy: Policy,
+    max_hops: int,
+    seed_edges: np.ndarray,
+    *,
+    min_fraction: float = 0.0,
+    coinjoin_part: np.ndarray | None = None,
+    coinjoin_ratio: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`forward` from whole transfers, each seeded in full at hop 1.
+
+    What exposure and screening ask: how far, and how much of, the value these transfers
+    carried travels. Values are fractional units (``GraphIndex.value``), so a transfer below
+    one unit still carries value. Without CoinJoin arrays a CoinJoin transaction pools like
+    any other under the policy. Returns the tainted edges, their taint and hop.
+    """
+    seeds = np.sort(np.asarray(seed_edges, np.int64))
+    value = index.value
+    no_int = np.zeros(0, np.int64)
+    out = forward(
+        index.src,
+        index.dst,
+        value,
+        index.asset,
+        index.tx,
+        index.link,
+        index.out_ptr,
+        index.out_edges,
+        index.in_ptr,
+        index.in_edges,
+        role,
+        index.n_addresses,
+        index.utxo,
+        int(policy),
+        kernel_hops(index, max_hops),
+        np.zeros(index.n_assets, np.float64),
+        min_fraction,
+        no_int,
+        no_int,
+        seeds,
+        value[seeds],
+        np.ones(len(seeds), np.int64),
+        np.full(len(seeds), int(Rule.SEED), np.int64),
+        coinjoin_part if coinjoin_part is not None else no_int,
+        coinjoin_ratio if coinjoin_ratio is not None else np.zeros(0, np.float64),
+    )
+    return out[0], out[1], out[2]
 
 
 @numba.njit(cache=True, nogil=True)

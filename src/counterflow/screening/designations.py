@@ -49,7 +49,6 @@ from counterflow.attribution.tagpack import Tag
 from counterflow.attribution.tagstore import StoredTag
 from counterflow.graph.boundaries import role_of
 from counterflow.graph.coinjoin import CoinJoins
-from counterflow.graph.exposure import _kernel_hops
 from counterflow.graph.index import GraphIndex, index_dir, load_index
 from counterflow.graph.policies import (
     ROLE_BRIDGE,
@@ -57,9 +56,8 @@ from counterflow.graph.policies import (
     ROLE_NORMAL,
     ROLE_STOP,
     Policy,
-    Rule,
 )
-from counterflow.graph.propagation import forward
+from counterflow.graph.propagation import forward_from_transfers
 from counterflow.graph.trace import _Chain, _Session
 from counterflow.screening.policy import ScreeningPolicy
 from counterflow.store.datadir import DataDirectory
@@ -555,37 +553,16 @@ def _run(
     seeds: np.ndarray,
     cj: CoinJoins,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The forward kernel from whole transfers, each seeded in full at hop 1."""
-    ix = c.index
-    value = ix.value
-    out = forward(
-        ix.src,
-        ix.dst,
-        value,
-        ix.asset,
-        ix.tx,
-        ix.link,
-        ix.out_ptr,
-        ix.out_edges,
-        ix.in_ptr,
-        ix.in_edges,
+    return forward_from_transfers(
+        c.index,
         role,
-        ix.n_addresses,
-        ix.utxo,
-        int(rule),
-        _kernel_hops(ix, max_hops),
-        np.zeros(ix.n_assets, np.float64),
-        min_fraction,
-        np.zeros(0, np.int64),
-        np.zeros(0, np.int64),
+        rule,
+        max_hops,
         seeds,
-        value[seeds],
-        np.ones(len(seeds), np.int64),
-        np.full(len(seeds), int(Rule.SEED), np.int64),
-        cj.part,
-        cj.ratio,
+        min_fraction=min_fraction,
+        coinjoin_part=cj.part,
+        coinjoin_ratio=cj.ratio,
     )
-    return out[0], out[1], out[2]
 
 
 def _mixing_role(c: _Chain, role: np.ndarray, cj: CoinJoins) -> np.ndarray:

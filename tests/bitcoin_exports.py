@@ -1,9 +1,10 @@
-"""Small Bitcoin stores for graph tests, made through the real ingest of blockchain-etl JSON."""
+"""Small Bitcoin stores for tests, made through the real ingest of blockchain-etl JSON."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from counterflow.chains.base58 import b58check_encode
@@ -19,15 +20,24 @@ def txid(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
+#: Time of block 0 of these stores; block ``b`` is mined ``600 * b`` seconds later.
+T0 = 1_767_000_000
+
+
 def utxo_tx(
-    name: str, block: int, inputs: list[tuple[str, int, str, int]], outputs: list[tuple[str, int]]
+    name: str,
+    block: int,
+    inputs: Sequence[tuple[str, int, str, int]],
+    outputs: Sequence[tuple[str, int]],
+    *,
+    t0: int = T0,
 ) -> dict[str, object]:
     """One blockchain-etl Bitcoin transaction: inputs (funding tx, vout, address, value)."""
     return {
         "hash": txid(name),
         "block_number": block,
         "block_hash": f"{block:064x}",
-        "block_timestamp": 1_767_000_000 + 600 * block,
+        "block_timestamp": t0 + 600 * block,
         "is_coinbase": not inputs,
         "index": 0,
         "inputs": [
@@ -51,7 +61,7 @@ def utxo_tx(
 def bitcoin_store(root: Path, txs: list[dict[str, object]]) -> Path:
     """Ingest ``txs`` as an export into ``root/store`` and return the store's path."""
     exports = root / "exports"
-    exports.mkdir(parents=True)
+    exports.mkdir(parents=True, exist_ok=True)
     (exports / "transactions.json").write_text("".join(json.dumps(t) + "\n" for t in txs))
     ingest("bitcoin", [exports], data_dir=root / "store")
     return root / "store"
