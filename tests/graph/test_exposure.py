@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from bitcoin_exports import bitcoin_store, p2pkh, utxo_tx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import example as hypothesis_example
 from hypothesis import strategies as st
 
+from bitcoin_exports import bitcoin_store, p2pkh, utxo_tx
 from conftest import Traced
 from counterflow.cli import main
 from counterflow.errors import InputError

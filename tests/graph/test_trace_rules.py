@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from bitcoin_exports import bitcoin_store, p2pkh, utxo_tx
 
+from bitcoin_exports import bitcoin_store, p2pkh, utxo_tx
 from counterflow.cli import main
 from counterflow.graph.policies import BACKWARD, TraceParams
 from counterflow.graph.trace import TraceResult, trace
