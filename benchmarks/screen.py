@@ -45,10 +45,10 @@ from counterflow.attribution.tagstore import TagStore
 from counterflow.attribution.tlp import OPERATOR
 from counterflow.chains.base58 import b58check_encode
 from counterflow.chains.bech32 import encode_segwit
+from counterflow.chains.digests import keccak256_short
 from counterflow.graph.index import load_index
 from counterflow.screening import DEFAULT_POLICY, RiskLevel, Screener, ScreenRequest
 from counterflow.screening.addresses import normalize_batch
-from counterflow.screening.codecs import keccak256_short
 from counterflow.screening.designations import designation_table
 from counterflow.screening.files import read_address_file
 from counterflow.screening.listings import Listings

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import embit.base58
 import embit.bech32
 import numpy as np
@@ -20,7 +18,6 @@ from counterflow.exercise.identifiers import (
     evm_address,
     identifier_bytes,
     identifier_hex,
-    sha256_short,
 )
 
 keys = st.integers(min_value=0, max_value=2**64 - 1)
@@ -64,12 +61,3 @@ def test_ethereum_addresses_and_hashes(key: int, number: int) -> None:
 @given(keys, st.lists(numbers, min_size=2, max_size=50, unique=True))
 def test_different_numbers_never_share_an_identifier(key: int, values: list[int]) -> None:
     assert len({identifier_hex(key, n) for n in values}) == len(values)
-
-
-@settings(deadline=None)
-@given(st.binary(max_size=55))
-def test_compiled_sha256_matches_hashlib(message: bytes) -> None:
-    digest = np.zeros(32, np.uint8)
-    data = np.frombuffer(message.ljust(1, b"\0"), np.uint8).copy()
-    sha256_short(data, len(message), digest, np.zeros(64, np.int64))
-    assert digest.tobytes() == hashlib.sha256(message).digest()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,7 +18,7 @@ from counterflow.chains.evm_address import to_checksum_address
 from counterflow.chains.registry import normalize_address
 from counterflow.errors import InputError, InvalidAddressError
 from counterflow.screening.addresses import canonical, infer_chain, normalize_batch
-from counterflow.screening.codecs import bulk_canonical
+from counterflow.screening.codecs import bulk_canonical, rewritten
 from counterflow.screening.files import read_address_file
 
 
@@ -87,8 +89,6 @@ def test_bulk_checks_agree_with_the_codecs(seed: int, position: int, replacement
     assert {i for i, _ in batch.errors} == {i for i, t in enumerate(texts) if codec(t) is None}
     # the bulk path alone never accepts what the codec refuses
     for chain in ("ethereum", "bitcoin"):
-        import pyarrow as pa
-
         done, values = bulk_canonical(chain, pa.array(texts, pa.string()))
         for i, t in enumerate(texts):
             if done[i]:
@@ -120,3 +120,57 @@ def test_address_file_keeps_line_numbers(tmp_path: Path) -> None:
         read_address_file(bad)
     with pytest.raises(InputError, match="no such address file"):
         read_address_file(tmp_path / "missing.txt")
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
+def test_canonical_column_lowercases_and_splices(kind: pa.DataType) -> None:
+    column = pa.array(["X", "0xABcd", "bC1Q", "Q", "", "f"], kind).slice(1)
+    upper = np.array([True, False, True, True, False])
+    out = rewritten(column, upper, np.array([3, 1]), ["XYZ", None])
+    assert out.to_pylist() == ["0xabcd", None, "q", "XYZ", "f"]
+    assert column.to_pylist() == ["0xABcd", "bC1Q", "Q", "", "f"]  # the input is untouched
+    assert rewritten(column, np.zeros(5, np.bool_)).to_pylist() == column.to_pylist()
+
+
+def _reference_lines(text: str) -> tuple[list[str], list[int]]:
+    """What the file format says, line by line in Python: kept first fields, line numbers."""
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    kept, numbers = [], []
+    first_row = True
+    for number, line in enumerate(lines, 1):
+        field = line.strip(" \t\r")
+        if not field or field.startswith("#"):
+            continue
+        first = field.split(",")[0].strip(" \t\r")
+        header = first_row and first.lower() == "address"
+        first_row = False
+        if header:
+            continue
+        kept.append(first)
+        numbers.append(number)
+    return kept, numbers
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text("0123456789abcdefxX", min_size=1, max_size=12),
+            st.sampled_from(["", "  ", "# comment", "\r", " 0xab ,eth\r", "address"]),
+        ),
+        max_size=30,
+    ),
+    st.booleans(),
+)
+def test_address_files_read_like_their_line_by_line_definition(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[str], final_newline: bool
+) -> None:
+    text = "\n".join(lines) + ("\n" if final_newline and lines else "")
+    path = tmp_path_factory.mktemp("files") / "in.txt"
+    path.write_text(text)
+    read = read_address_file(path)
+    kept, numbers = _reference_lines(text)
+    assert read.addresses.to_pylist() == kept
+    assert read.lines.tolist() == numbers

@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-from numba import njit, uint32
+from numba import njit
+
+from counterflow.chains.digests import sha256_block
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8).copy()
@@ -34,35 +36,6 @@ SCRIPT_TYPES = ("witness_v0_keyhash", "witness_v1_taproot", "pubkeyhash", "scrip
 MAX_BITCOIN_ADDRESS = 62
 #: Bytes of scratch space :func:`write_bitcoin_address` needs from its caller.
 SCRATCH = 512
-
-_SHA256_K = np.array(
-    [
-        0x428A2F98, 0x71374491, 0xB5C0FBCF, 0xE9B5DBA5, 0x3956C25B, 0x59F111F1, 0x923F82A4,
-        0xAB1C5ED5, 0xD807AA98, 0x12835B01, 0x243185BE, 0x550C7DC3, 0x72BE5D74, 0x80DEB1FE,
-        0x9BDC06A7, 0xC19BF174, 0xE49B69C1, 0xEFBE4786, 0x0FC19DC6, 0x240CA1CC, 0x2DE92C6F,
-        0x4A7484AA, 0x5CB0A9DC, 0x76F988DA, 0x983E5152, 0xA831C66D, 0xB00327C8, 0xBF597FC7,
-        0xC6E00BF3, 0xD5A79147, 0x06CA6351, 0x14292967, 0x27B70A85, 0x2E1B2138, 0x4D2C6DFC,
-        0x53380D13, 0x650A7354, 0x766A0ABB, 0x81C2C92E, 0x92722C85, 0xA2BFE8A1, 0xA81A664B,
-        0xC24B8B70, 0xC76C51A3, 0xD192E819, 0xD6990624, 0xF40E3585, 0x106AA070, 0x19A4C116,
-        0x1E376C08, 0x2748774C, 0x34B0BCB5, 0x391C0CB3, 0x4ED8AA4A, 0x5B9CCA4F, 0x682E6FF3,
-        0x748F82EE, 0x78A5636F, 0x84C87814, 0x8CC70208, 0x90BEFFFA, 0xA4506CEB, 0xBEF9A3F7,
-        0xC67178F2,
-    ],
-    np.uint32,
-)  # fmt: skip
-_SHA256_H = np.array(
-    [
-        0x6A09E667,
-        0xBB67AE85,
-        0x3C6EF372,
-        0xA54FF53A,
-        0x510E527F,
-        0x9B05688C,
-        0x1F83D9AB,
-        0x5BE0CD19,
-    ],
-    np.int64,
-)
 
 
 def _hrp_state(hrp: bytes) -> int:
@@ -188,59 +161,6 @@ def write_segwit(
     return pos
 
 
-@njit(cache=True, inline="always")
-def _rotr(x: int, n: int) -> int:
-    return uint32((x >> uint32(n)) | (x << uint32(32 - n)))
-
-
-@njit(cache=True)
-def sha256_short(message: np.ndarray, length: int, digest: np.ndarray, w: np.ndarray) -> None:
-    """SHA-256 of ``message[:length]`` (at most 55 bytes: one block) into ``digest[:32]``.
-
-    Base58Check needs a double SHA-256 of 21 and then 32 bytes; compiled, legacy addresses cost
-    little more than segwit ones. ``w`` is a uint32 scratch of 64 entries; ``digest`` may not
-    alias ``message``. Every sum is wrapped back to 32 bits explicitly, because numba widens
-    integer arithmetic.
-    """
-    bit_length = length * 8
-    for t in range(16):
-        word = uint32(0)
-        for b in range(4):
-            i = 4 * t + b
-            if i < length:
-                octet = uint32(message[i])
-            elif i == length:
-                octet = uint32(0x80)
-            elif i >= 56:
-                octet = uint32((bit_length >> (8 * (63 - i))) & 0xFF)
-            else:
-                octet = uint32(0)
-            word = uint32((word << uint32(8)) | octet)
-        w[t] = word
-    for t in range(16, 64):
-        x = w[t - 15]
-        y = w[t - 2]
-        s0 = uint32(_rotr(x, 7) ^ _rotr(x, 18) ^ (x >> uint32(3)))
-        s1 = uint32(_rotr(y, 17) ^ _rotr(y, 19) ^ (y >> uint32(10)))
-        w[t] = uint32(w[t - 16] + s0 + w[t - 7] + s1)
-    a, b, c, d = _SHA256_H[0], _SHA256_H[1], _SHA256_H[2], _SHA256_H[3]
-    e, f, g, h = _SHA256_H[4], _SHA256_H[5], _SHA256_H[6], _SHA256_H[7]
-    for t in range(64):
-        s1 = uint32(_rotr(e, 6) ^ _rotr(e, 11) ^ _rotr(e, 25))
-        choice = uint32((e & f) ^ (~e & g))
-        first = uint32(h + s1 + choice + _SHA256_K[t] + w[t])
-        s0 = uint32(_rotr(a, 2) ^ _rotr(a, 13) ^ _rotr(a, 22))
-        majority = uint32((a & b) ^ (a & c) ^ (b & c))
-        second = uint32(s0 + majority)
-        h, g, f, e = g, f, e, uint32(d + first)
-        d, c, b, a = c, b, a, uint32(first + second)
-    state = (a, b, c, d, e, f, g, h)
-    for i in range(8):
-        value = uint32(_SHA256_H[i] + state[i])
-        for k in range(4):
-            digest[4 * i + k] = np.uint8((value >> uint32(24 - 8 * k)) & uint32(0xFF))
-
-
 _BASE58_CHUNK = 58**5  # five digits per long division, and it fits in 30 bits
 
 
@@ -260,8 +180,8 @@ def write_base58check(
     w = work[160:416].view(np.uint32)  # 64 words of message schedule
     raw[0] = version
     raw[1:21] = payload[:20]
-    sha256_short(raw, 21, first, w)
-    sha256_short(first, 32, second, w)
+    sha256_block(raw, 21, w, first)
+    sha256_block(first, 32, w, second)
     raw[21:25] = second[:4]
     limbs = (
         np.int64(raw[0]),

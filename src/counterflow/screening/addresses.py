@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from counterflow.chains.registry import address_normalizer, get_chain
 from counterflow.errors import ConfigError, InputError, InvalidAddressError
-from counterflow.screening.codecs import buffers, bulk_check, classify, lowered
+from counterflow.screening.codecs import buffers, bulk_check, classify, rewritten
 
 #: Address prefixes and the chain each denotes, most specific first.
 PREFIX_CHAINS: tuple[tuple[str, str], ...] = (
@@ -114,18 +114,14 @@ def normalize_batch(
         ok, capitals = bulk_check(spec.name, offsets, data, rows)
         done |= ok
         upper |= capitals
-    canonical = lowered(texts, upper)
     rest = np.flatnonzero(~done)
-    if len(rest):
-        known = rest[codes[rest] >= 0]
-        fixed = _codec_fallback(texts, known, codes, names, errors)
-        values: list[str | None] = [None] * len(rest)
-        slot = {int(r): k for k, r in enumerate(rest.tolist())}
-        for r, value in zip(known.tolist(), fixed, strict=True):
-            values[slot[r]] = value
-        canonical = pc.replace_with_mask(
-            canonical, pa.array(~done), pa.array(values, canonical.type)
-        )
+    known = rest[codes[rest] >= 0]
+    fixed = _codec_fallback(texts, known, codes, names, errors)
+    values: list[str | None] = [None] * len(rest)
+    slot = {int(r): k for k, r in enumerate(rest.tolist())}
+    for r, value in zip(known.tolist(), fixed, strict=True):
+        values[slot[r]] = value
+    canonical = rewritten(texts, upper, rest, values)
     for r in np.flatnonzero(codes < 0).tolist():
         if r in errors:
             continue

@@ -20,93 +20,27 @@ invalid, and the fast path can only ever agree with it (tests/screening compare 
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 
 import numba
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from counterflow.chains.digests import keccak256_block, sha256_block
 from counterflow.chains.registry import get_chain
 
-# -- constants, derived from their definitions rather than copied ------------------------------
+# -- alphabets ---------------------------------------------------------------------------------
 
-
-def _primes(count: int) -> list[int]:
-    found: list[int] = []
-    n = 2
-    while len(found) < count:
-        if all(n % p for p in found if p * p <= n):
-            found.append(n)
-        n += 1
-    return found
-
-
-def _icbrt(n: int) -> int:
-    x: int = round(float(n) ** (1 / 3))
-    while x**3 > n:
-        x -= 1
-    while (x + 1) ** 3 <= n:
-        x += 1
-    return x
-
-
-# SHA-256: first 32 bits of the fractional parts of the cube roots of the first 64 primes (K)
-# and of the square roots of the first 8 (initial hash)
-_SHA_K = np.array([_icbrt(p << 96) & 0xFFFFFFFF for p in _primes(64)], np.uint32)
-_SHA_H = np.array([math.isqrt(p << 64) & 0xFFFFFFFF for p in _primes(8)], np.uint32)
-
-
-def _keccak_round_constants() -> np.ndarray:
-    """FIPS 202 round constants from the degree-8 LFSR ``x^8 + x^6 + x^5 + x^4 + 1``."""
-    state = 1
-    bits = []
-    for _ in range(7 * 24):
-        bits.append(state & 1)
-        state <<= 1
-        if state & 0x100:
-            state ^= 0x171
-    constants = []
-    for i in range(24):
-        value = 0
-        for j in range(7):
-            if bits[7 * i + j]:
-                value |= 1 << ((1 << j) - 1)
-        constants.append(value)
-    return np.array(constants, np.uint64)
-
-
-def _keccak_rotations() -> np.ndarray:
-    """Rotation offset of lane (x, y) at index ``x + 5y`` (FIPS 202, rho step)."""
-    offsets = [0] * 25
-    x, y = 1, 0
-    for t in range(24):
-        offsets[x + 5 * y] = ((t + 1) * (t + 2) // 2) % 64
-        x, y = y, (2 * x + 3 * y) % 5
-    return np.array(offsets, np.int64)
-
-
-def _keccak_steps() -> np.ndarray:
-    """Index tables of one round, lane ``i = x + 5y``: rows are pi's target lane, chi's two
-    neighbours, theta's two neighbouring columns (of ``x``, for ``i < 5``)."""
-    steps = np.zeros((5, 25), np.int64)
-    for i in range(25):
-        x, y = i % 5, i // 5
-        steps[0, i] = y + 5 * ((2 * x + 3 * y) % 5)
-        steps[1, i] = (x + 1) % 5 + 5 * y
-        steps[2, i] = (x + 2) % 5 + 5 * y
-        steps[3, i] = (x + 4) % 5
-        steps[4, i] = (x + 1) % 5
-    return steps
-
-
-_KECCAK_RC = _keccak_round_constants()
-_KECCAK_ROT = _keccak_rotations()
-_KECCAK_STEPS = _keccak_steps()
 _B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_VALUE = np.full(256, -1, np.int64)
 for _i, _ch in enumerate(_B58_ALPHABET):
     _B58_VALUE[ord(_ch)] = _i
+#: Class of each byte in a hex body: a digit, a lowercase or capital letter, or not hex.
+_LOWER, _UPPER, _NOT_HEX = 1, 2, 4
+_HEX_CLASS = np.full(256, _NOT_HEX, np.uint8)
+_HEX_CLASS[np.frombuffer(b"0123456789", np.uint8)] = 0
+_HEX_CLASS[np.frombuffer(b"abcdef", np.uint8)] = _LOWER
+_HEX_CLASS[np.frombuffer(b"ABCDEF", np.uint8)] = _UPPER
 _BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _BECH32_VALUE = np.full(256, -1, np.int64)
 for _i, _ch in enumerate(_BECH32_CHARSET):
@@ -124,117 +58,6 @@ _BECH32_TABLE = np.array(
 _BECH32M_CONST = 0x2BC830A3
 
 
-# -- compiled primitives (scratch arrays passed in: nothing is allocated per address) --------
-
-
-@numba.njit(cache=True, nogil=True)
-def _rotl64(x: np.uint64, n: int) -> np.uint64:
-    if n == 0:
-        return x
-    n64 = np.uint64(n)
-    return (x << n64) | (x >> (np.uint64(64) - n64))
-
-
-@numba.njit(cache=True, nogil=True)
-def _keccak_f(
-    lanes: np.ndarray, c: np.ndarray, b: np.ndarray, rc: np.ndarray, rot: np.ndarray
-) -> None:
-    steps = _KECCAK_STEPS
-    for r in range(24):
-        for x in range(5):
-            c[x] = lanes[x] ^ lanes[x + 5] ^ lanes[x + 10] ^ lanes[x + 15] ^ lanes[x + 20]
-        for x in range(5):
-            d = c[steps[3, x]] ^ _rotl64(c[steps[4, x]], 1)
-            lanes[x] ^= d
-            lanes[x + 5] ^= d
-            lanes[x + 10] ^= d
-            lanes[x + 15] ^= d
-            lanes[x + 20] ^= d
-        for i in range(25):
-            b[steps[0, i]] = _rotl64(lanes[i], rot[i])
-        for i in range(25):
-            lanes[i] = b[i] ^ (~b[steps[1, i]] & b[steps[2, i]])
-        lanes[0] ^= rc[r]
-
-
-@numba.njit(cache=True, nogil=True)
-def _keccak256(
-    message: np.ndarray,
-    n: int,
-    lanes: np.ndarray,
-    c: np.ndarray,
-    b: np.ndarray,
-    rc: np.ndarray,
-    rot: np.ndarray,
-    out: np.ndarray,
-) -> None:
-    """Keccak-256 (Ethereum's padding 0x01 … 0x80) of ``message[:n]``, ``n`` < 136."""
-    for i in range(25):
-        lanes[i] = np.uint64(0)
-    for i in range(n):
-        lanes[i >> 3] ^= np.uint64(message[i]) << np.uint64(8 * (i & 7))
-    lanes[n >> 3] ^= np.uint64(0x01) << np.uint64(8 * (n & 7))
-    lanes[16] ^= np.uint64(0x80) << np.uint64(56)
-    _keccak_f(lanes, c, b, rc, rot)
-    for i in range(32):
-        out[i] = np.uint8((lanes[i >> 3] >> np.uint64(8 * (i & 7))) & np.uint64(0xFF))
-
-
-@numba.njit(cache=True, nogil=True)
-def _rotr32(x: np.uint32, n: int) -> np.uint32:
-    return np.uint32((x >> np.uint32(n)) | (x << np.uint32(32 - n)))
-
-
-@numba.njit(cache=True, nogil=True)
-def _sha256(
-    message: np.ndarray, n: int, w: np.ndarray, k: np.ndarray, h0: np.ndarray, out: np.ndarray
-) -> None:
-    """SHA-256 of ``message[:n]``, ``n`` <= 55 (one block), into ``out``."""
-    for i in range(16):
-        w[i] = np.uint32(0)
-    for i in range(n):
-        w[i >> 2] |= np.uint32(message[i]) << np.uint32(24 - 8 * (i & 3))
-    w[n >> 2] |= np.uint32(0x80) << np.uint32(24 - 8 * (n & 3))
-    w[15] = np.uint32(8 * n)
-    for i in range(16, 64):
-        s0 = _rotr32(w[i - 15], 7) ^ _rotr32(w[i - 15], 18) ^ (w[i - 15] >> np.uint32(3))
-        s1 = _rotr32(w[i - 2], 17) ^ _rotr32(w[i - 2], 19) ^ (w[i - 2] >> np.uint32(10))
-        w[i] = np.uint32(w[i - 16] + s0 + w[i - 7] + s1)
-    a, b, c, d = h0[0], h0[1], h0[2], h0[3]
-    e, f, g, h = h0[4], h0[5], h0[6], h0[7]
-    for i in range(64):
-        s1 = _rotr32(e, 6) ^ _rotr32(e, 11) ^ _rotr32(e, 25)
-        ch = (e & f) ^ (~e & g)
-        t1 = np.uint32(h + s1 + ch + k[i] + w[i])
-        s0 = _rotr32(a, 2) ^ _rotr32(a, 13) ^ _rotr32(a, 22)
-        maj = (a & b) ^ (a & c) ^ (b & c)
-        t2 = np.uint32(s0 + maj)
-        h, g, f, e = g, f, e, np.uint32(d + t1)
-        d, c, b, a = c, b, a, np.uint32(t1 + t2)
-    final = (a, b, c, d, e, f, g, h)
-    for i in range(8):
-        value = np.uint32(h0[i] + final[i])
-        for j in range(4):
-            out[4 * i + j] = np.uint8((value >> np.uint32(24 - 8 * j)) & np.uint32(0xFF))
-
-
-def sha256_short(message: bytes) -> bytes:
-    """SHA-256 of a short message (at most 55 bytes), through the compiled path (for tests)."""
-    out = np.zeros(32, np.uint8)
-    data = np.frombuffer(message, np.uint8)
-    _sha256(data, len(data), np.zeros(64, np.uint32), _SHA_K, _SHA_H, out)
-    return out.tobytes()
-
-
-def keccak256_short(message: bytes) -> bytes:
-    """Keccak-256 of a short message (under 136 bytes), through the compiled path (for tests)."""
-    out = np.zeros(32, np.uint8)
-    data = np.frombuffer(message, np.uint8)
-    scratch = np.zeros(25, np.uint64), np.zeros(5, np.uint64), np.zeros(25, np.uint64)
-    _keccak256(data, len(data), *scratch, _KECCAK_RC, _KECCAK_ROT, out)
-    return out.tobytes()
-
-
 # -- per-form checks over the rows of a column (parallel over chunks of rows) -------------------
 
 _CHUNK = 4096
@@ -245,8 +68,7 @@ def _evm_rows(
     offsets: np.ndarray,
     data: np.ndarray,
     rows: np.ndarray,
-    rc: np.ndarray,
-    rot: np.ndarray,
+    hex_class: np.ndarray,
     done: np.ndarray,
     upper_case: np.ndarray,
 ) -> None:
@@ -256,43 +78,31 @@ def _evm_rows(
     for chunk in numba.prange((n + _CHUNK - 1) // _CHUNK):
         body = np.zeros(40, np.uint8)
         lanes = np.zeros(25, np.uint64)
-        c = np.zeros(5, np.uint64)
-        b = np.zeros(25, np.uint64)
         digest = np.zeros(32, np.uint8)
         for q in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
             r = rows[q]
             start = offsets[r]
             if offsets[r + 1] - start != 42 or data[start] != 48 or data[start + 1] != 120:
                 continue
-            upper = 0
-            lower = 0
-            good = True
+            # branch-free: OR the classes of all 40 digits, lowercase as we go
+            classes = 0
             for j in range(40):
                 ch = data[start + 2 + j]
-                if 48 <= ch <= 57:
-                    body[j] = ch
-                elif 97 <= ch <= 102:
-                    body[j] = ch
-                    lower += 1
-                elif 65 <= ch <= 70:
-                    body[j] = ch + 32
-                    upper += 1
-                else:
-                    good = False
-                    break
-            if not good:
+                classes |= hex_class[ch]
+                body[j] = ch | 0x20  # digits keep their value, A-F become a-f
+            if classes & _NOT_HEX:
                 continue
-            if upper > 0 and lower > 0:
-                _keccak256(body, 40, lanes, c, b, rc, rot, digest)
+            if classes == _LOWER | _UPPER:  # mixed case: it must be the EIP-55 spelling
+                keccak256_block(body, 40, lanes, digest)
+                wrong = 0
                 for j in range(40):
-                    ch = data[start + 2 + j]
+                    kind = hex_class[data[start + 2 + j]]
                     nibble = (digest[j >> 1] >> 4) if (j & 1) == 0 else (digest[j >> 1] & 15)
-                    if (ch >= 97 and nibble >= 8) or (65 <= ch <= 70 and nibble < 8):
-                        good = False
-                        break
-            if good:
-                done[r] = True
-                upper_case[r] = upper > 0
+                    wrong |= (kind == _LOWER and nibble >= 8) | (kind == _UPPER and nibble < 8)
+                if wrong:
+                    continue
+            done[r] = True
+            upper_case[r] = (classes & _UPPER) != 0
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -385,8 +195,6 @@ def _base58check_rows(
     rows: np.ndarray,
     values: np.ndarray,
     versions: np.ndarray,
-    k: np.ndarray,
-    h0: np.ndarray,
     done: np.ndarray,
 ) -> None:
     """``done[r]`` for Base58Check texts of 25 bytes: a version byte of ``versions``, a 20-byte
@@ -422,20 +230,26 @@ def _base58check_rows(
                     leading = False
             if not good:
                 continue
-            # two digits per pass over the limbs (58^2 = 3364)
-            j = length % 2
-            if j == 1:
-                limbs[0] = np.uint64(digits[0])
+            # five digits per pass over the limbs: 58^5 < 2^30, so a limb times it plus the
+            # carry stays within 64 bits
+            j = length % 5
+            head = 0
+            for p in range(j):
+                head = head * 58 + digits[p]
+            limbs[0] = np.uint64(head)
             while j < length:
-                carry = np.uint64(digits[j] * 58 + digits[j + 1])
+                chunk_value = digits[j]
+                for p in range(1, 5):
+                    chunk_value = chunk_value * 58 + digits[j + p]
+                carry = np.uint64(chunk_value)
                 for p in range(7):
-                    t = limbs[p] * np.uint64(3364) + carry
+                    t = limbs[p] * np.uint64(656356768) + carry
                     limbs[p] = t & np.uint64(0xFFFFFFFF)
                     carry = t >> np.uint64(32)
                 if carry != 0:
                     good = False
                     break
-                j += 2
+                j += 5
             # 25 bytes are 200 bits: the top limb holds at most 8 of them
             if not good or limbs[6] > np.uint64(0xFF):
                 continue
@@ -447,8 +261,8 @@ def _base58check_rows(
                 lead += 1
             if lead != zeros or (payload[0] != versions[0] and payload[0] != versions[1]):
                 continue
-            _sha256(payload, 21, w, k, h0, first)
-            _sha256(first, 32, w, k, h0, second)
+            sha256_block(payload, 21, w, first)
+            sha256_block(first, 32, w, second)
             if (
                 second[0] == payload[21]
                 and second[1] == payload[22]
@@ -532,7 +346,7 @@ def bulk_check(
         return done, upper
     rows = np.ascontiguousarray(rows, np.int64)
     if spec.family == "account":
-        _evm_rows(offsets, data, rows, _KECCAK_RC, _KECCAK_ROT, done, upper)
+        _evm_rows(offsets, data, rows, _HEX_CLASS, done, upper)
         return done, upper
     fmt = spec.utxo_format
     if fmt is None:
@@ -545,16 +359,91 @@ def bulk_check(
     singles = [v[0] for v in (*fmt.p2pkh, *fmt.p2sh) if len(v) == 1]
     if 0 < len(singles) <= 2:
         versions = np.array([singles[0], singles[-1]], np.int64)
-        _base58check_rows(offsets, data, rows, _B58_VALUE, versions, _SHA_K, _SHA_H, done)
+        _base58check_rows(offsets, data, rows, _B58_VALUE, versions, done)
     return done, upper
 
 
-def lowered(texts: pa.Array, upper: np.ndarray) -> pa.Array:
-    """``texts`` with the items marked in ``upper`` lowercased (the others untouched)."""
-    rows = np.flatnonzero(upper)
-    if len(rows) == 0:
-        return texts
-    return pc.replace_with_mask(texts, pa.array(upper), pc.utf8_lower(texts.take(pa.array(rows))))
+@numba.njit(cache=True, nogil=True)
+def _rewritten_offsets(
+    offsets: np.ndarray, slot: np.ndarray, value_offsets: np.ndarray, out: np.ndarray
+) -> None:
+    """Offsets of the column with the texts that have a ``slot`` replaced by that value."""
+    total = 0
+    for r in range(len(offsets) - 1):
+        k = slot[r]
+        if k >= 0:
+            total += value_offsets[k + 1] - value_offsets[k]
+        else:
+            total += offsets[r + 1] - offsets[r]
+        out[r + 1] = total
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _rewritten_bytes(
+    offsets: np.ndarray,
+    data: np.ndarray,
+    upper: np.ndarray,
+    slot: np.ndarray,
+    value_offsets: np.ndarray,
+    value_data: np.ndarray,
+    out_offsets: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    n = len(offsets) - 1
+    for chunk in numba.prange((n + _CHUNK - 1) // _CHUNK):
+        for r in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
+            at = out_offsets[r]
+            k = slot[r]
+            if k >= 0:
+                out[at : out_offsets[r + 1]] = value_data[value_offsets[k] : value_offsets[k + 1]]
+            elif upper[r]:
+                for j in range(offsets[r], offsets[r + 1]):
+                    ch = data[j]
+                    out[at] = ch + 32 if 65 <= ch <= 90 else ch
+                    at += 1
+            else:  # a slice copy is a memcpy
+                out[at : out_offsets[r + 1]] = data[offsets[r] : offsets[r + 1]]
+
+
+def rewritten(
+    texts: pa.Array,
+    upper: np.ndarray,
+    rows: np.ndarray | None = None,
+    values: Sequence[str | None] = (),
+) -> pa.Array:
+    """``texts`` with the items marked in ``upper`` lowercased (ASCII) and the items at ``rows``
+    (no repeats) replaced by ``values`` (``None``: null); other items must not be null.
+
+    This is how a batch gets its canonical column: the bulk checks lowercase millions of texts
+    and the codec answers for a few; one compiled copy does both, where Arrow's lowercasing
+    and masked replacement would each cost seconds on ten million items.
+    """
+    offsets, data = buffers(texts)
+    n = len(offsets) - 1
+    slot = np.full(n, -1, np.int64)
+    encoded = [(v or "").encode() for v in values]
+    value_offsets = np.zeros(len(encoded) + 1, np.int64)
+    validity = None
+    if rows is not None and len(rows):
+        slot[rows] = np.arange(len(rows))
+        np.cumsum([len(e) for e in encoded], out=value_offsets[1:])
+        missing = np.array([v is None for v in values], np.bool_)
+        if missing.any():
+            valid = np.ones(n, np.bool_)
+            valid[np.asarray(rows)[missing]] = False
+            validity = pa.array(valid).buffers()[1]
+    value_data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
+    out_offsets = np.zeros(n + 1, np.int64)
+    _rewritten_offsets(offsets, slot, value_offsets, out_offsets)
+    out = np.empty(max(int(out_offsets[-1]), 1), np.uint8)
+    _rewritten_bytes(offsets, data, upper, slot, value_offsets, value_data, out_offsets, out)
+    if out_offsets[-1] < 2**31:  # the plain string type, as callers expect, without a cast
+        return pa.StringArray.from_buffers(
+            n, pa.py_buffer(out_offsets.astype(np.int32)), pa.py_buffer(out), validity
+        )
+    return pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(out_offsets), pa.py_buffer(out), validity
+    )
 
 
 def bulk_canonical(chain: str, texts: pa.Array) -> tuple[np.ndarray, pa.Array]:
@@ -562,4 +451,4 @@ def bulk_canonical(chain: str, texts: pa.Array) -> tuple[np.ndarray, pa.Array]:
     and every text's canonical form where recognised (undefined elsewhere)."""
     offsets, data = buffers(texts)
     done, upper = bulk_check(chain, offsets, data, np.arange(len(texts), dtype=np.int64))
-    return done, lowered(texts, upper)
+    return done, rewritten(texts, upper)

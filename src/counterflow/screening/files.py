@@ -41,32 +41,33 @@ def _is_blank(byte: int) -> bool:
     return byte == 32 or byte == 9 or byte == 13
 
 
-def _lines(raw: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end (exclusive, newline left out) of every line from ``start`` on."""
-    newlines = np.flatnonzero(raw[start:] == 10) + start
-    starts = np.concatenate(([start], newlines + 1)).astype(np.int64)
-    ends = np.concatenate((newlines, [len(raw)])).astype(np.int64)
-    if len(raw) == start or (len(newlines) and newlines[-1] == len(raw) - 1):
-        # a final newline ends the last line; it does not start another
-        starts, ends = starts[:-1], ends[:-1]
-    return starts, ends
+def _line_ends(raw: np.ndarray, start: int) -> np.ndarray:
+    """End (exclusive: the newline, or the end of the file for a last line without one) of
+    every line from ``start`` on; a line starts one byte after the previous one ends."""
+    ends = np.flatnonzero(raw[start:] == 10)
+    ends += start
+    last = int(ends[-1]) + 1 if len(ends) else start
+    if last < len(raw):
+        ends = np.append(ends, len(raw))
+    return ends
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _fields(
-    raw: np.ndarray, starts: np.ndarray, ends: np.ndarray
+    raw: np.ndarray, start: int, ends: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per line: the trimmed first field ``[lo, hi)``, the trimmed second ``[clo, chi)``
     (empty when none), and a status: 0 skipped (blank, comment), 1 kept, 2 more than two
     fields, 3 a byte that is not ASCII."""
-    lines = len(starts)
+    lines = len(ends)
     lo = np.zeros(lines, np.int64)
     hi = np.zeros(lines, np.int64)
     clo = np.zeros(lines, np.int64)
     chi = np.zeros(lines, np.int64)
     status = np.zeros(lines, np.int8)
     for line in numba.prange(lines):
-        s, e = starts[line], ends[line]
+        s = start if line == 0 else ends[line - 1] + 1
+        e = ends[line]
         while s < e and _is_blank(raw[s]):
             s += 1
         while e > s and _is_blank(raw[e - 1]):
@@ -111,9 +112,7 @@ def _fields(
 def _copy(raw: np.ndarray, lo: np.ndarray, hi: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     data = np.empty(offsets[-1], np.uint8)
     for i in numba.prange(len(lo)):
-        base = offsets[i] - lo[i]
-        for j in range(lo[i], hi[i]):
-            data[base + j] = raw[j]
+        data[offsets[i] : offsets[i + 1]] = raw[lo[i] : hi[i]]  # a slice copy is a memcpy
     return data
 
 
@@ -136,9 +135,9 @@ def read_address_file(path: str | Path) -> AddressFile:
     except OSError as exc:
         raise InputError(f"{file}: cannot read: {exc}") from None
     start = 3 if raw[:3].tobytes() == _BOM else 0
-    starts, ends = _lines(raw, start)
-    lo, hi, clo, chi, status = _fields(raw, starts, ends)
-    numbers = np.arange(1, len(starts) + 1, dtype=np.int64)
+    ends = _line_ends(raw, start)
+    lo, hi, clo, chi, status = _fields(raw, start, ends)
+    numbers = np.arange(1, len(ends) + 1, dtype=np.int64)
     bad = np.flatnonzero(status >= 2)
     if len(bad):
         line = int(bad[0])

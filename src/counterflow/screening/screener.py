@@ -31,7 +31,7 @@ from counterflow.attribution.tagstore import TagStore
 from counterflow.attribution.tlp import OPERATOR, Viewer
 from counterflow.errors import InputError
 from counterflow.graph.index import GraphIndex, load_index, store_parts
-from counterflow.screening.addresses import canonical, normalize_batch
+from counterflow.screening.addresses import canonical, dictionary, normalize_batch, plain
 from counterflow.screening.assess import assess
 from counterflow.screening.designations import DesignationTable, designation_table, table_key
 from counterflow.screening.listings import Listings
@@ -160,30 +160,37 @@ class Screener:
             _raise_invalid(_text(addresses, position), batch.chains[position].as_py(), message)
         state = self._current()
         n = len(batch.addresses)
+        # every chain's key set in one: a single hash lookup per item, then the level of the
+        # key on the item's own chain (EVM chains share address forms)
+        present = np.flatnonzero(np.bincount(batch.codes[batch.codes >= 0], minlength=1))
+        sets = [
+            self._chain_levels(state, viewer, moment, batch.names[c], exposure) for c in present
+        ]
+        texts = [plain(keys).cast(pa.string()) for keys, _, _ in sets]
+        union = dictionary(pa.concat_arrays(texts) if texts else pa.array([], pa.string()))
+        slots = np.asarray(union.indices.to_numpy(zero_copy_only=False), np.int64)
+        key_rank = np.zeros((len(union.dictionary), len(batch.names)), np.int8)
+        key_count = np.zeros((len(union.dictionary), len(batch.names)), np.int64)
+        start = 0
+        for code, (keys, ranks, counts) in zip(present.tolist(), sets, strict=True):
+            mine = slots[start : start + len(keys)]
+            key_rank[mine, code] = ranks
+            key_count[mine, code] = counts
+            start += len(keys)
+        found = pc.fill_null(pc.index_in(batch.addresses, value_set=union.dictionary), -1)
+        where = np.asarray(found.to_numpy(zero_copy_only=False), np.int64)
+        hits = np.flatnonzero((where >= 0) & (batch.codes >= 0))
         rank = np.zeros(n, np.int8)
         count = np.zeros(n, np.int64)
-        for code, chain in enumerate(batch.names):
-            mine = batch.codes == code
-            if not mine.any():
-                continue
-            columns = [self._listed_levels(state, viewer, moment, chain)]
-            if exposure and chain in state.chains:
-                columns.append(self._table_levels(state, self._table(state, viewer, moment, chain)))
-            for keys, ranks, counts in columns:
-                if len(keys) == 0:
-                    continue
-                # the whole column is looked up (no copy of this chain's part), then masked
-                found = pc.index_in(batch.addresses, value_set=keys)
-                hit = np.asarray(pc.is_valid(found).to_numpy(zero_copy_only=False), np.bool_)
-                hit &= mine
-                targets = np.flatnonzero(hit)
-                where = np.asarray(pc.fill_null(found, 0).to_numpy(zero_copy_only=False))[targets]
-                rank[targets] = np.maximum(rank[targets], ranks[where])
-                count[targets] += counts[where]
-        names = np.array([level.value for level in RiskLevel], dtype=object)
-        risk = names[rank]
+        rank[hits] = key_rank[where[hits], batch.codes[hits]]
+        count[hits] = key_count[where[hits], batch.codes[hits]]
+        names = [level.value for level in RiskLevel]
+        rank_codes = rank.astype(np.int32)
         for position, _ in batch.errors:
-            risk[position] = "invalid"
+            rank_codes[position] = len(names)  # "invalid", after the levels
+        risk = pa.DictionaryArray.from_arrays(
+            pa.array(rank_codes), pa.array([*names, "invalid"], pa.string())
+        ).cast(pa.string())
         results = []
         if details:
             for position in np.flatnonzero(count > 0).tolist():
@@ -197,7 +204,7 @@ class Screener:
                 "position": pa.array(np.arange(n, dtype=np.int64)),
                 "chain": batch.chains.cast(pa.string()),
                 "address": batch.addresses,
-                "risk": pa.array(risk.tolist(), pa.string()),
+                "risk": risk,
                 "reasons": pa.array(count),
             }
         )
@@ -314,6 +321,33 @@ class Screener:
                 state.tables[key] = table
             state.keys[memo] = key
             return table
+
+    def _chain_levels(
+        self, state: _State, viewer: Viewer, moment: datetime, chain: str, exposure: bool
+    ) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+        """Per address of a chain with any reason: its level (the higher of its listing's and
+        its designation-table row's) and its reason count (their sum), one key set to look
+        a batch up in."""
+        listed = self._listed_levels(state, viewer, moment, chain)
+        if not exposure or chain not in state.chains:
+            return listed
+        table = self._table(state, viewer, moment, chain)
+        memo = ("chain", viewer.partner, state.listings.epoch(moment), chain, table.key)
+        found = state.levels.get(memo)
+        if found is not None:
+            return found
+        rows = self._table_levels(state, table)
+        with self._lock:
+            texts = [plain(listed[0]).cast(pa.string()), plain(rows[0]).cast(pa.string())]
+            keys = dictionary(pa.concat_arrays(texts))
+            slot = np.asarray(keys.indices.to_numpy(zero_copy_only=False), np.int64)
+            ranks = np.zeros(len(keys.dictionary), np.int8)
+            counts = np.zeros(len(keys.dictionary), np.int64)
+            np.maximum.at(ranks, slot, np.concatenate([listed[1], rows[1]]))
+            np.add.at(counts, slot, np.concatenate([listed[2], rows[2]]))
+            found = (keys.dictionary, ranks, counts)
+            state.levels[memo] = found
+            return found
 
     def _listed_levels(
         self, state: _State, viewer: Viewer, moment: datetime, chain: str
