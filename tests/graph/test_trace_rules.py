@@ -90,6 +90,32 @@ def test_coinjoin_ambiguous_change_falls_back_to_the_pool(tmp_path: Path) -> Non
     assert all(tainted[MIXED[i]] == DENOMINATION // 2 for i in range(40))
 
 
+def test_coinjoin_outputs_spent_together_are_their_participants(tmp_path: Path) -> None:
+    """The docs' round, then the heist spends 20 of the equal outputs in one transaction: the
+    heist took 20 (2.50099209 − 0.50090449 − 20 × 0.1 = 876 sat ≤ fee) and no one else did,
+    so those 20 are the heist's and carry its taint whole; Bob's one equal output is clean."""
+    outputs = [(MIXED[i], DENOMINATION) for i in range(21)]
+    outputs += [(HEIST_CHANGE, 50_090_449), (BOB_CHANGE, 76_033_162)]
+    heists = [("round", i, MIXED[i], DENOMINATION) for i in range(20)]
+    store = bitcoin_store(
+        tmp_path,
+        [
+            utxo_tx("c1", 1, [], [(HEIST, 250_099_209)]),
+            utxo_tx("c2", 2, [], [(BOB, 86_033_482)]),
+            utxo_tx(
+                "round", 3, [("c1", 0, HEIST, 250_099_209), ("c2", 0, BOB, 86_033_482)], outputs
+            ),
+            utxo_tx("merge", 4, heists, [(CAROL, 20 * DENOMINATION - 5_000)]),
+        ],
+    )
+    result = _haircut(store)
+    tainted = _tainted(result)
+    assert tainted[HEIST_CHANGE] == 50_090_449
+    assert [tainted[MIXED[i]] for i in range(20)] == [DENOMINATION] * 20
+    assert MIXED[20] not in tainted and BOB_CHANGE not in tainted
+    assert tainted[CAROL] == 20 * DENOMINATION - 5_000
+
+
 # --- account stores: backward per asset, theft transactions, link confidence ------------
 
 NAMES = ("V", "A", "B", "C", "D", "X", "Y", "G", "H", "S", "BR", "R", "Z", "Q")

@@ -12,11 +12,18 @@ round's tainted share, and taints everyone they pay next. What the transaction s
   ``S``, and a non-denomination output ``c``: ``S − c − k·d = r`` with ``k ≥ 1`` equal outputs
   and ``0 ≤ r ≤`` the transaction's fee. An output matched by exactly one input address, which
   itself matches exactly one output, is that address's change; ambiguous matches are not used.
+- **Whose equal outputs are whose** (post-mix spending): equal outputs are indistinguishable
+  in the round itself, but not afterwards. When one later transaction spends exactly ``m`` of
+  the round's equal outputs together (each output's address spent into that transaction only),
+  those ``m`` belong to one owner (the multi-input rule); if exactly one matched participant took
+  ``m`` equal outputs (``k = m`` above) and no other group has ``m`` outputs, they are its.
 
 The kernel then splits the transaction: a matched participant's change carries the tainted
 share of *that participant's* inputs (``taint × c / S``), the rest of its inputs goes to the
-pool; unmatched inputs go to the pool whole; the equal outputs (and any unmatched output) share
-the pool by haircut. The equal outputs stay indistinguishable, as they are.
+pool; a participant whose equal outputs are identified too keeps all its taint on its own
+outputs, shared by their value (none reaches the pool, and no output takes more than its
+amount); unmatched inputs go to the pool whole;
+the other equal outputs (and any unmatched output) share the pool by haircut.
 
 Assumptions (stated in docs/tracing.md): inputs of one address belong to one participant
 (address reuse across participants in one round is not handled: such inputs would be grouped
@@ -41,7 +48,7 @@ from counterflow.store.reader import StoreReader
 NOT_COINJOIN = -1
 POOL = -2
 #: Bumped when detection or matching changes, so a cached result of older rules is not reused.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -94,7 +101,8 @@ def _cached(reader: StoreReader, index: GraphIndex, cache: Path | None) -> CoinJ
 def _detect(reader: StoreReader, index: GraphIndex) -> CoinJoins:
     # Plain arrays: the index's memory maps cost a Python object per element access.
     view = _Arrays(
-        np.asarray(index.src), np.asarray(index.units), np.asarray(index.in_edges),
+        np.asarray(index.src), np.asarray(index.dst), np.asarray(index.units),
+        np.asarray(index.in_edges),
         np.asarray(index.in_ptr), np.asarray(index.out_edges), np.asarray(index.out_ptr),
     )  # fmt: skip
     sql = coinjoin_query(
@@ -111,17 +119,22 @@ def _detect(reader: StoreReader, index: GraphIndex) -> CoinJoins:
         outs = view.out_edges[view.out_ptr[holder] : view.out_ptr[holder + 1]]
         part[ins] = POOL
         part[outs] = POOL
-        for inputs, change in _match(view, ins, outs):
-            total = float(view.units[inputs].sum())
-            part[inputs] = len(ratios)
-            part[change] = len(ratios)
-            ratios.append(float(view.units[change]) / total if total > 0 else 0.0)
+        for participant in _match(view, ins, outs):
+            owned = [participant.change, *participant.equal]
+            total = float(view.units[participant.inputs].sum())
+            part[participant.inputs] = len(ratios)
+            part[owned] = len(ratios)
+            if participant.equal:  # all its outputs known: its taint is theirs alone
+                ratios.append(1.0)
+            else:  # its change known: the rest of its inputs pays into the pool
+                ratios.append(float(view.units[owned].sum()) / total if total > 0 else 0.0)
     return CoinJoins(part, np.asarray(ratios, np.float64), len(tx_ids), len(ratios))
 
 
 @dataclass
 class _Arrays:
     src: np.ndarray
+    dst: np.ndarray
     units: np.ndarray
     in_edges: np.ndarray
     in_ptr: np.ndarray
@@ -129,8 +142,16 @@ class _Arrays:
     out_ptr: np.ndarray
 
 
-def _match(index: _Arrays, ins: np.ndarray, outs: np.ndarray) -> list[tuple[np.ndarray, int]]:
-    """(a participant's input edges, its change edge) for each unambiguous match."""
+@dataclass
+class _Participant:
+    inputs: np.ndarray  # its input edges
+    change: int  # its change output edge
+    equal: list[int]  # its equal output edges, where their spending identifies them
+
+
+def _match(index: _Arrays, ins: np.ndarray, outs: np.ndarray) -> list[_Participant]:
+    """Each participant whose change matches unambiguously, with its equal outputs where a
+    later transaction spends exactly as many of the round's equal outputs as it took."""
     values = index.units[outs].astype(np.int64)
     paid = values[values > 0]
     if len(paid) == 0 or len(ins) == 0:
@@ -149,20 +170,50 @@ def _match(index: _Arrays, ins: np.ndarray, outs: np.ndarray) -> list[tuple[np.n
     sums = {a: int(index.units[np.asarray(es)].sum()) for a, es in by_address.items()}
     candidates = [o for o, v in zip(outs.tolist(), values.tolist(), strict=True) if v > 0]
     candidates = [o for o in candidates if int(index.units[o]) != denomination]
-    pairs: list[tuple[int, int]] = []
+    pairs: list[tuple[int, int, int]] = []  # (address, change, equal outputs taken)
     for o in candidates:
         c = int(index.units[o])
         for a, s in sums.items():
             k, r = divmod(s - c, denomination)
             if k >= 1 and 0 <= r <= fee:
-                pairs.append((a, o))
+                pairs.append((a, o, k))
     per_address: dict[int, int] = defaultdict(int)
     per_output: dict[int, int] = defaultdict(int)
-    for a, o in pairs:
+    for a, o, _ in pairs:
         per_address[a] += 1
         per_output[o] += 1
-    out: list[tuple[np.ndarray, int]] = []
-    for a, o in pairs:
-        if per_address[a] == 1 and per_output[o] == 1:
-            out.append((np.asarray(by_address[a], np.int64), o))
-    return out
+    matched = [(a, o, k) for a, o, k in pairs if per_address[a] == 1 and per_output[o] == 1]
+    # a group of k co-spent equal outputs is the participant's that took k, when no other
+    # participant took k and no other group has k outputs (unique both ways, as for change)
+    equal_outputs = [
+        o for o, v in zip(outs.tolist(), values.tolist(), strict=True) if v == denomination
+    ]
+    groups: dict[int, list[list[int]]] = defaultdict(list)
+    for group in _spent_together(index, equal_outputs):
+        groups[len(group)].append(group)
+    taking: dict[int, int] = defaultdict(int)
+    for _, _, k in matched:
+        taking[k] += 1
+    found = []
+    for a, o, k in matched:
+        unique = taking[k] == 1 and len(groups.get(k, [])) == 1
+        equal = groups[k][0] if unique else []
+        found.append(_Participant(np.asarray(by_address[a], np.int64), o, equal))
+    return found
+
+
+def _spent_together(index: _Arrays, equal: list[int]) -> list[list[int]]:
+    """The round's equal outputs grouped by the one later transaction that spends each (two
+    or more to a group); an output whose address is spent into several transactions, or not
+    yet spent, is in no group."""
+    spender: dict[int, list[int]] = defaultdict(list)
+    for o in equal:
+        address = int(index.dst[o])
+        later = index.out_edges[index.out_ptr[address] : index.out_ptr[address + 1]]
+        later = later[later > o]
+        if len(later) == 0:
+            continue
+        targets = np.unique(index.dst[later])
+        if len(targets) == 1:
+            spender[int(targets[0])].append(o)
+    return [group for group in spender.values() if len(group) >= 2]

@@ -217,10 +217,12 @@ def forward(
 
     Seed edges (``seed_edges`` …) enter with their own taint and rule (a bridge release, or a
     theft transaction's transfer). With haircut, a UTXO transaction that ``cj_part`` marks as a
-    CoinJoin is split into sub-transactions (coinjoin.py): a matched participant's change
-    carries ``cj_ratio`` of its own inputs' taint, the rest pools over the equal outputs.
+    CoinJoin is split into sub-transactions (coinjoin.py): a matched participant's own outputs
+    (its change, and its equal outputs where their later spending identifies them) carry
+    ``cj_ratio`` of its inputs' taint, shared by value; the rest pools over the other outputs.
     """
     cj_taint = np.zeros(len(cj_ratio), np.float64)
+    cj_left = np.zeros(len(cj_ratio), np.float64)  # value of a participant's outputs not yet paid
     n_edges = len(src)
     n_assets = len(min_units)
     width = n_assets + 1
@@ -361,8 +363,11 @@ def forward(
                     rule = _R_COINJOIN
                     g = cj_part[e]
                     if g >= 0:
-                        c = min(cj_taint[g], amt)
-                        cj_taint[g] = 0.0
+                        left = cj_left[g]
+                        c = cj_taint[g] * amt / left if left > amt else cj_taint[g]
+                        c = min(c, cj_taint[g], amt)
+                        cj_taint[g] -= c
+                        cj_left[g] = max(left - amt, 0.0)
                     else:
                         pool = s_pool[slot]
                         pbal = s_pbal[slot]
@@ -545,12 +550,17 @@ def forward(
             s_pool[slot] = 0.0
             s_pbal[slot] = 0.0
             if s_mode[slot] == _MODE_COINJOIN:
-                # the pool: every input, less the matched participants' change outputs
+                # the pool: every input, less the matched participants' own outputs
                 for p in range(in_ptr[d], in_ptr[d + 1]):
                     s_pbal[slot] += units[in_edges[p]]
                 for p in range(out_ptr[d], out_ptr[d + 1]):
                     if cj_part[out_edges[p]] >= 0:
+                        cj_left[cj_part[out_edges[p]]] = 0.0
+                for p in range(out_ptr[d], out_ptr[d + 1]):
+                    g = cj_part[out_edges[p]]
+                    if g >= 0:
                         s_pbal[slot] -= units[out_edges[p]]
+                        cj_left[g] += units[out_edges[p]]
             s_head[slot] = -1
             s_tail[slot] = -1
             if policy == _FIFO and s_mode[slot] == _MODE_POLICY:
@@ -602,7 +612,12 @@ def forward(
                 and (policy != 0 or s_mode[slot] == _MODE_MIXER)
             ):
                 t = s_taint[slot]
-                haircut = s_mode[slot] == _MODE_MIXER or policy == _HAIRCUT
+                # a CoinJoin's taint is its participants' and its pool's, not a share of the
+                # whole transaction: one participant's outputs can be wholly tainted in a round
+                # that is mostly clean, so only the absolute floor retires it
+                haircut = s_mode[slot] == _MODE_MIXER or (
+                    policy == _HAIRCUT and s_mode[slot] != _MODE_COINJOIN
+                )
                 floor = max(min_units[a_s], 1e-9)
                 if t < floor or (haircut and s_bal[slot] > 0 and t < min_fraction * s_bal[slot]):
                     dropped[a_s] += t
