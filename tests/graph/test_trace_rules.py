@@ -39,21 +39,27 @@ def _haircut(store: Path) -> TraceResult:
     return trace(store, params)
 
 
-def test_coinjoin_change_carries_only_its_participants_taint(tmp_path: Path) -> None:
-    """The docs' example: heist 2.50099209 BTC and Bob 0.86033482 BTC in; 21 × 0.1 out, the
-    heist's change 0.50090449 and Bob's 0.76033162; fee 0.0000908."""
+def _docs_round(root: Path, *later: dict[str, object]) -> Path:
+    """The round of docs/tracing.md: heist 2.50099209 BTC and Bob 0.86033482 BTC in; 21 × 0.1
+    out, the heist's change 0.50090449 and Bob's 0.76033162; fee 0.0000908; then ``later``."""
     outputs = [(MIXED[i], DENOMINATION) for i in range(21)]
     outputs += [(HEIST_CHANGE, 50_090_449), (BOB_CHANGE, 76_033_162)]
-    store = bitcoin_store(
-        tmp_path,
+    inputs = [("c1", 0, HEIST, 250_099_209), ("c2", 0, BOB, 86_033_482)]
+    return bitcoin_store(
+        root,
         [
             utxo_tx("c1", 1, [], [(HEIST, 250_099_209)]),
             utxo_tx("c2", 2, [], [(BOB, 86_033_482)]),
-            utxo_tx(
-                "round", 3, [("c1", 0, HEIST, 250_099_209), ("c2", 0, BOB, 86_033_482)], outputs
-            ),
+            utxo_tx("round", 3, inputs, outputs),
+            *later,
         ],
     )
+
+
+def test_coinjoin_change_carries_only_its_participants_taint(tmp_path: Path) -> None:
+    """The docs' example: heist 2.50099209 BTC and Bob 0.86033482 BTC in; 21 × 0.1 out, the
+    heist's change 0.50090449 and Bob's 0.76033162; fee 0.0000908."""
+    store = _docs_round(tmp_path)
     result = _haircut(store)
     tainted = _tainted(result)
     # the heist's change: its own inputs' taint × 0.50090449 / 2.50099209 of 100% = all of it
@@ -94,20 +100,8 @@ def test_coinjoin_outputs_spent_together_are_their_participants(tmp_path: Path) 
     """The docs' round, then the heist spends 20 of the equal outputs in one transaction: the
     heist took 20 (2.50099209 − 0.50090449 − 20 × 0.1 = 876 sat ≤ fee) and no one else did,
     so those 20 are the heist's and carry its taint whole; Bob's one equal output is clean."""
-    outputs = [(MIXED[i], DENOMINATION) for i in range(21)]
-    outputs += [(HEIST_CHANGE, 50_090_449), (BOB_CHANGE, 76_033_162)]
     heists = [("round", i, MIXED[i], DENOMINATION) for i in range(20)]
-    store = bitcoin_store(
-        tmp_path,
-        [
-            utxo_tx("c1", 1, [], [(HEIST, 250_099_209)]),
-            utxo_tx("c2", 2, [], [(BOB, 86_033_482)]),
-            utxo_tx(
-                "round", 3, [("c1", 0, HEIST, 250_099_209), ("c2", 0, BOB, 86_033_482)], outputs
-            ),
-            utxo_tx("merge", 4, heists, [(CAROL, 20 * DENOMINATION - 5_000)]),
-        ],
-    )
+    store = _docs_round(tmp_path, utxo_tx("merge", 4, heists, [(CAROL, 20 * DENOMINATION - 5_000)]))
     result = _haircut(store)
     tainted = _tainted(result)
     assert tainted[HEIST_CHANGE] == 50_090_449
