@@ -110,6 +110,34 @@ def test_coinjoin_outputs_spent_together_are_their_participants(tmp_path: Path) 
     assert tainted[CAROL] == 20 * DENOMINATION - 5_000
 
 
+def test_a_group_settles_a_change_that_matched_two_ways(tmp_path: Path) -> None:
+    """The heist's change 0.5 fits the heist (20 equal outputs, 1,000 sat of fee) and Dave
+    (10, 3,500 sat, within the 6,500 sat fee Erin's large share makes), so on its own it is
+    ambiguous; the heist's 20 equal outputs spent together afterwards leave one pair that took
+    20. Dave's own change fits only Dave but Dave fits two changes: he stays in the pool."""
+    dave, erin, erin_change, dave_change = (p2pkh(n) for n in ("dave", "erin", "ec", "dc"))
+    outputs = [(MIXED[i], DENOMINATION) for i in range(31)]
+    outputs += [(HEIST_CHANGE, 50_000_000), (dave_change, 50_003_000), (erin_change, 77_777_777)]
+    inputs = [("c1", 0, HEIST, 250_001_000), ("c2", 0, dave, 150_003_500)]
+    inputs.append(("c3", 0, erin, 87_782_777))
+    heists = [("round", i, MIXED[i], DENOMINATION) for i in range(20)]
+    store = bitcoin_store(
+        tmp_path,
+        [
+            utxo_tx("c1", 1, [], [(HEIST, 250_001_000)]),
+            utxo_tx("c2", 1, [], [(dave, 150_003_500)]),
+            utxo_tx("c3", 1, [], [(erin, 87_782_777)]),
+            utxo_tx("round", 2, inputs, outputs),
+            utxo_tx("merge", 3, heists, [(CAROL, 20 * DENOMINATION - 5_000)]),
+        ],
+    )
+    tainted = _tainted(_haircut(store))
+    assert [tainted[MIXED[i]] for i in range(20)] == [DENOMINATION] * 20
+    assert tainted[HEIST_CHANGE] == 50_000_000
+    assert not {MIXED[i] for i in range(20, 31)} & tainted.keys()
+    assert not {dave_change, erin_change} & tainted.keys()
+
+
 # --- account stores: backward per asset, theft transactions, link confidence ------------
 
 NAMES = ("V", "A", "B", "C", "D", "X", "Y", "G", "H", "S", "BR", "R", "Z", "Q")

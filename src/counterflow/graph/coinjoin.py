@@ -17,6 +17,8 @@ round's tainted share, and taints everyone they pay next. What the transaction s
   the round's equal outputs together (each output's address spent into that transaction only),
   those ``m`` belong to one owner (the multi-input rule); if exactly one matched participant took
   ``m`` equal outputs (``k = m`` above) and no other group has ``m`` outputs, they are its.
+  Such a group also settles a change that matched several ways: when, of the pairs no unique
+  match used, exactly one took ``m`` equal outputs, that pair is the participant.
 
 The kernel then splits the transaction: a matched participant's change carries the tainted
 share of *that participant's* inputs (``taint × c / S``), the rest of its inputs goes to the
@@ -48,7 +50,7 @@ from counterflow.store.reader import StoreReader
 NOT_COINJOIN = -1
 POOL = -2
 #: Bumped when detection or matching changes, so a cached result of older rules is not reused.
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 @dataclass
@@ -194,6 +196,21 @@ def _match(index: _Arrays, ins: np.ndarray, outs: np.ndarray) -> list[_Participa
     taking: dict[int, int] = defaultdict(int)
     for _, _, k in matched:
         taking[k] += 1
+    # a change that matched several ways is settled by a group: of the pairs left, the only
+    # one that took exactly as many equal outputs as a group (of a size no one else took)
+    used_addresses = {a for a, _, _ in matched}
+    used_outputs = {o for _, o, _ in matched}
+    for size, same_size in groups.items():
+        if len(same_size) != 1 or taking[size] > 0:
+            continue
+        options = [
+            (a, o, k)
+            for a, o, k in pairs
+            if k == size and a not in used_addresses and o not in used_outputs
+        ]
+        if len(options) == 1:
+            matched.append(options[0])
+            taking[size] = 1
     found = []
     for a, o, k in matched:
         unique = taking[k] == 1 and len(groups.get(k, [])) == 1

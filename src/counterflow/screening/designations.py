@@ -48,6 +48,7 @@ import pyarrow as pa
 from counterflow.attribution.tagpack import Tag
 from counterflow.attribution.tagstore import StoredTag
 from counterflow.graph.boundaries import role_of
+from counterflow.graph.coinjoin import CACHE_VERSION as COINJOIN_RULES
 from counterflow.graph.coinjoin import CoinJoins
 from counterflow.graph.index import GraphIndex, index_dir, load_index
 from counterflow.graph.policies import (
@@ -206,6 +207,8 @@ def table_key(
     digest = hashlib.sha256()
     head = {
         "version": TABLE_VERSION,
+        # the CoinJoin rules shape every UTXO table: a table of older rules is not reused
+        "coinjoins": COINJOIN_RULES,
         "chain": index.chain,
         "fingerprint": index.fingerprint,
         "cutoff": cutoff,
