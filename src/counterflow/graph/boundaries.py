@@ -77,6 +77,7 @@ class ServiceMap(Mapping[int, tuple[str, str, str]]):
         # most questions are about holders that are no deposit: answer those from a bitmap
         self._is_deposit = np.zeros(n_holders, np.bool_)
         self._is_deposit[self._holders] = True
+        self._labelled_ids = np.sort(np.fromiter(labelled, np.int64, len(labelled)))
 
     def _deposit(self, holder: int) -> int:
         if not 0 <= holder < len(self._is_deposit) or not self._is_deposit[holder]:
@@ -97,6 +98,16 @@ class ServiceMap(Mapping[int, tuple[str, str, str]]):
         if not isinstance(holder, int | np.integer):
             return False
         return int(holder) in self._labelled or self._deposit(int(holder)) >= 0
+
+    def contains(self, holders: np.ndarray) -> np.ndarray:
+        """``holder in self`` for every holder at once: a trace asks about thousands."""
+        wanted = np.asarray(holders, np.int64)
+        inside = (wanted >= 0) & (wanted < len(self._is_deposit))
+        found = np.zeros(len(wanted), np.bool_)
+        found[inside] = self._is_deposit[wanted[inside]]
+        if len(self._labelled_ids):
+            found |= np.isin(wanted, self._labelled_ids)
+        return found
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.holders().tolist())

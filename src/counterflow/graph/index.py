@@ -114,8 +114,9 @@ class GraphIndex:
     def sink(self) -> int:
         return self.n_holders - 1
 
-    @property
+    @cached_property
     def n_assets(self) -> int:
+        # kept: a trace asks once per leg, and the maximum reads the whole column
         return int(self.asset.max()) + 1 if len(self.asset) else 1
 
     @cached_property
@@ -314,17 +315,19 @@ def build_index(directory: DataDirectory, chain: str) -> GraphIndex:
     The parts are read with pyarrow, only the columns the index needs: no SQL engine, no
     text column (``amount_raw``) decoded. A part is written as a few long sorted runs, so
     ordering is a check, then at most a stable sort that merges runs (see ``_key_order``).
-    The parts' SHA-256 (for the evidence fingerprint) is computed on a second thread
-    meanwhile: hashlib releases the GIL while it hashes.
+    The lookup tables and the parts' SHA-256 (for the evidence fingerprint) are built on
+    other threads meanwhile: Parquet reads, hashlib, numpy's sorts and the compiled loops
+    all release the GIL.
     """
     started = time.perf_counter()
     spec = get_chain(chain)
     if spec.name not in directory.chains():
         raise InputError(f"chain {spec.name!r} is not in the store {directory.root}")
     manifest = directory.manifest(spec.name)
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         hashing = pool.submit(hash_parts, directory, spec.name)
-        lookups = build_lookups(
+        building = pool.submit(
+            build_lookups,
             spec.name,
             directory.table_files(spec.name, "addresses", manifest),
             directory.table_files(spec.name, "transactions", manifest),
@@ -332,6 +335,7 @@ def build_index(directory: DataDirectory, chain: str) -> GraphIndex:
         columns, shifts = _read_transfers(
             directory.table_files(spec.name, "transfers", manifest), spec.is_utxo
         )
+        lookups = building.result()
         n_addresses = len(lookups.addr_offsets) - 1
         n_transactions = len(lookups.tx_state)
         arrays = _layout(columns, spec.is_utxo, n_addresses, n_transactions)
@@ -369,57 +373,122 @@ _TRANSFER_SCHEMA = pa.schema(
 _INT64_MAX = (1 << 63) - 1
 
 
+#: Per column read from the transfers: the value nulls take, and the width it is read in.
+_READ_AS: dict[str, tuple[int, type]] = {
+    "block_number": (0, np.int64),
+    "tx_index": (1 << 40, np.int64),  # NULLS LAST in the key order
+    "seq": (0, np.int32),
+    "kind": (0, np.int8),
+    "tx_id": (1 << 62, np.int64),  # NULLS LAST in the key order
+    "src_id": (-1, np.int32),
+    "dst_id": (-1, np.int32),
+    "asset_id": (0, np.int64),
+    "prev_tx_id": (-1, np.int32),
+    "prev_vout": (-1, np.int32),
+}
+
+
 def _read_transfers(files: list[Path], utxo: bool) -> tuple[dict[str, np.ndarray], dict[int, int]]:
-    """The transfers' columns in key order (nulls filled), and the per-asset shifts."""
+    """The transfers' columns in key order (nulls filled), and the per-asset shifts.
+
+    Parts are read a row group at a time straight into arrays of the final widths: the
+    memory a row group was decoded into is reused for the next one, where a whole-table read
+    holds every decoded column at once (fresh pages are a large share of a build's time).
+    """
     names = [n for n in _TRANSFER_SCHEMA.names if utxo or n not in ("prev_tx_id", "prev_vout")]
     schema = pa.schema([_TRANSFER_SCHEMA.field(n) for n in names])
-    tables = [pq.read_table(f, columns=names).select(names).cast(schema) for f in files]
-    table = pa.concat_tables(tables) if tables else schema.empty_table()
-
-    def ints(name: str, fill: int, dtype: type) -> np.ndarray:
-        column = table.column(name)
-        if column.null_count:
-            column = pc.fill_null(column.cast(pa.int64()), fill)
-        return np.asarray(column.to_numpy(), dtype=dtype)
-
-    block = ints("block_number", 0, np.int64)
+    n = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    read = {name: np.empty(n, dtype) for name, (_, dtype) in _READ_AS.items() if name in names}
+    small = np.empty(n, np.int64)
+    is_small = np.empty(n, np.bool_)
+    big: dict[int, int] = {}
+    # epoch seconds, rounded to the nearest as a cast from DuckDB's epoch() did
+    seconds = np.empty(n, np.uint32)
+    at = 0
+    for f in files:
+        parquet = pq.ParquetFile(f)
+        for group in range(parquet.num_row_groups):
+            part = parquet.read_row_group(group, columns=names).select(names).cast(schema)
+            end = at + part.num_rows
+            for name, values in read.items():
+                column = part.column(name)
+                if column.null_count:
+                    column = pc.fill_null(column.cast(pa.int64()), _READ_AS[name][0])
+                values[at:end] = column.to_numpy()
+            low, fits, large = _amounts(part.column("amount"))
+            small[at:end] = low
+            is_small[at:end] = fits
+            big.update({at + row: amount for row, amount in large.items()})
+            micros = part.column("block_time")
+            if micros.null_count:
+                micros = pc.fill_null(micros.cast(pa.int64()), 0)
+            micros_np = np.asarray(micros.to_numpy(), np.int64)
+            seconds[at:end] = np.floor_divide(micros_np + 500_000, 1_000_000)
+            at = end
+    if at != n:
+        raise StoreError(f"transfers: read {at} rows where the parts' metadata lists {n}")
+    block, tx_key, asset = read["block_number"], read["tx_id"], read["asset_id"]
     # the SQL order this replaces: block_number, tx_index NULLS LAST, seq, kind, tx_id NULLS LAST
-    tx_index_key = ints("tx_index", 1 << 40, np.int64)
-    seq = ints("seq", 0, np.int64)
-    kind = ints("kind", 0, np.int8)
-    tx_key = ints("tx_id", 1 << 62, np.int64)
-    order = _key_order(block, tx_index_key, seq, kind, tx_key)
-    asset = ints("asset_id", 0, np.int64)
-    small, is_small, big = _amounts(table.column("amount"))
+    order = _key_order(block, read["tx_index"], read["seq"], read["kind"], tx_key)
     shifts = _shifts(asset, small, is_small, big)
     divisor = np.ones(int(asset.max(initial=0)) + 1, np.int64)
     for asset_id, shift in shifts.items():
         divisor[asset_id] = 10**shift
-    units, rem = np.divmod(np.where(is_small, small, 0), divisor[asset])
+    units, rem = _split_amounts(asset, small, is_small, divisor)
     for row, amount in big.items():
         q, r = divmod(amount, 10 ** shifts[int(asset[row])])
         units[row], rem[row] = q, r
-    micros = ints("block_time", 0, np.int64)
     # gathered in the index's own widths (ids fit int32: holders are counted in int32)
     columns = {
         "block_number": block.astype(np.int32),
-        "kind": kind,
+        "kind": read["kind"],
         "tx_id": np.where(tx_key == 1 << 62, -1, tx_key).astype(np.int32),
-        "src_id": ints("src_id", -1, np.int32),
-        "dst_id": ints("dst_id", -1, np.int32),
+        "src_id": read["src_id"],
+        "dst_id": read["dst_id"],
         "asset_id": asset.astype(np.int16),
         "units": units,
         "rem": rem,
-        # epoch seconds, rounded to the nearest as a cast from DuckDB's epoch() did
-        "time": np.floor_divide(micros + 500_000, 1_000_000).astype(np.uint32),
+        "time": seconds,
     }
     if utxo:  # only spends need these
-        columns["seq"] = seq.astype(np.int32)
-        columns["prev_tx_id"] = ints("prev_tx_id", -1, np.int32)
-        columns["prev_vout"] = ints("prev_vout", -1, np.int32)
+        columns["seq"] = read["seq"]
+        columns["prev_tx_id"] = read["prev_tx_id"]
+        columns["prev_vout"] = read["prev_vout"]
     if order is not None:
         columns = {name: values[order] for name, values in columns.items()}
     return columns, shifts
+
+
+def _split_amounts(
+    asset: np.ndarray, amount: np.ndarray, use: np.ndarray, divisor: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """np.divmod of each used amount by its asset's divisor (0 where unused), in one pass."""
+    # outputs allocated by numpy: it asks the kernel for huge pages, which a compiled
+    # function's own allocation does not, and page faults cost more than the loop here
+    units = np.empty(len(asset), np.int64)
+    rem = np.empty(len(asset), np.int64)
+    _split_into(asset, amount, use, divisor, units, rem)
+    return units, rem
+
+
+@numba.njit(cache=True, nogil=True)
+def _split_into(
+    asset: np.ndarray,
+    amount: np.ndarray,
+    use: np.ndarray,
+    divisor: np.ndarray,
+    units: np.ndarray,
+    rem: np.ndarray,
+) -> None:
+    for i in range(len(asset)):
+        value = amount[i] if use[i] else 0
+        d = divisor[asset[i]]
+        if d == 1:
+            units[i] = value
+            rem[i] = 0
+        else:
+            units[i] = value // d
+            rem[i] = value % d
 
 
 def _key_order(
@@ -427,9 +496,8 @@ def _key_order(
 ) -> np.ndarray | None:
     """The permutation into key order, or None when the rows already are in it.
 
-    A part is written as a few long sorted runs (one per writer thread), so a stable sort on
-    one int64 packing (block, tx_index, seq) merges runs rather than sorting from scratch.
-    Rows equal on those three keep their run's order, which is checked; a mismatch, or keys
+    Rows are sorted by one int64 packing of (block, tx_index, seq), stably (a radix sort).
+    Rows equal on those three keep their stored order, which is checked; a mismatch, or keys
     too wide to pack, falls back to a sort on all five columns.
     """
     identity = np.zeros(0, np.int64)
@@ -437,25 +505,98 @@ def _key_order(
         return None
     packed = _pack_keys([block, tx_index, seq])
     if packed is not None:
-        order = np.argsort(packed, kind="stable")
+        order = _radix_order(packed)
         if _in_key_order(order, block, tx_index, seq, kind, tx):
             return order
     return np.lexsort((tx, kind, seq, tx_index, block))
 
 
+def _radix_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for non-negative int64 keys, by LSD radix sort.
+
+    Within a block a part's rows are not in transaction order, so a comparison sort gains
+    little from the runs; a radix sort passes over the rows once per 16 bits of key width
+    that actually vary (three for a 20 M-transfer chain), in linear time.
+    """
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    width = int(keys.max()).bit_length()
+    digits = [d for d in range(0, width, _RADIX_BITS)]
+    counts = np.zeros((max(len(digits), 1), 1 << _RADIX_BITS), np.int64)
+    _radix_counts(keys, np.asarray(digits, np.int64), counts)
+    # a digit every key shares moves nothing: skip its pass
+    varying = [k for k in range(len(digits)) if int(counts[k].max()) < n]
+    order = np.arange(n, dtype=np.int64)
+    if not varying:
+        return order
+    # the first pass reads the caller's keys; later ones alternate between two buffers
+    key_in, key_out = keys, np.empty(n, np.int64)
+    order_out = np.empty(n, np.int64)
+    for step, k in enumerate(varying):
+        _radix_pass(key_in, order, counts[k], digits[k], key_out, order_out)
+        order, order_out = order_out, order
+        if step + 1 < len(varying):
+            fresh = key_in is keys
+            key_in, key_out = key_out, (np.empty(n, np.int64) if fresh else key_in)
+    return order
+
+
+_RADIX_BITS = 16
+
+
+@numba.njit(cache=True, nogil=True)
+def _radix_counts(keys: np.ndarray, digits: np.ndarray, counts: np.ndarray) -> None:
+    # every digit's histogram in one pass over the keys
+    mask = counts.shape[1] - 1
+    for i in range(len(keys)):
+        for k in range(len(digits)):
+            counts[k, (keys[i] >> digits[k]) & mask] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _radix_pass(
+    keys: np.ndarray,
+    order: np.ndarray,
+    counts: np.ndarray,
+    shift: int,
+    keys_out: np.ndarray,
+    order_out: np.ndarray,
+) -> None:
+    # one stable counting-sort pass on the digit at ``shift``
+    mask = len(counts) - 1
+    fill = np.empty(len(counts), np.int64)
+    total = 0
+    for b in range(len(counts)):
+        fill[b] = total
+        total += counts[b]
+    for i in range(len(keys)):
+        b = (keys[i] >> shift) & mask
+        keys_out[fill[b]] = keys[i]
+        order_out[fill[b]] = order[i]
+        fill[b] += 1
+
+
 def _pack_keys(keys: list[np.ndarray]) -> np.ndarray | None:
     """One int64 ordering like ``keys`` lexicographically, or None if they need > 63 bits."""
+    lows = [int(key.min()) if len(key) else 0 for key in keys]
+    widths = [
+        max(int(key.max()) - low, 0).bit_length() if len(key) else 0
+        for key, low in zip(keys, lows, strict=True)
+    ]
+    if sum(widths) > 63:
+        return None
     packed = np.zeros(len(keys[0]), np.int64)
-    bits = 0
-    for key in keys:
-        low = int(key.min())
-        width = max(int(key.max()) - low, 0).bit_length()
-        bits += width
-        if bits > 63:
-            return None
-        packed <<= width
-        packed |= key - low
+    # one compiled pass per key, in place: no temporary the size of the column
+    for key, low, width in zip(keys, lows, widths, strict=True):
+        _pack_into(packed, key, low, width)
     return packed
+
+
+@numba.njit(cache=True, nogil=True)
+def _pack_into(packed: np.ndarray, key: np.ndarray, low: int, width: int) -> None:
+    for i in range(len(packed)):
+        packed[i] = (packed[i] << width) | (np.int64(key[i]) - low)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -529,7 +670,10 @@ def _shifts(
     """Per asset with transfers, the smallest power of ten that brings its largest below 2^52."""
     # the largest valid amount per asset present; 0 where it has none (all NULL)
     candidates: dict[int, list[int]] = {}
-    present = np.unique(asset)
+    # assets are small dense ids: counting finds the present ones in one pass
+    present = (
+        np.flatnonzero(np.bincount(asset)) if len(asset) and asset.min() >= 0 else np.unique(asset)
+    )
     if len(present):
         maxima = _max_by_asset(asset, small, is_small, int(present[-1]) + 1)
         for a in present.tolist():
@@ -569,27 +713,18 @@ def _layout(
     columns: dict[str, Any], utxo: bool, n_addresses: int, n_transactions: int
 ) -> dict[str, np.ndarray]:
     kind = _column(columns, "kind", 0, np.int8)
-    tx = _column(columns, "tx_id", -1, np.int64)
+    tx = _column(columns, "tx_id", -1, np.int32)
     n_holders = n_addresses + (n_transactions if utxo else 0) + 1
     sink = n_holders - 1
-    src = _column(columns, "src_id", -1, np.int64)
-    dst = _column(columns, "dst_id", -1, np.int64)
-    if utxo:
-        tx_holder = np.where(tx >= 0, n_addresses + tx, sink)
-        src = np.where(src < 0, np.where(kind == TransferKind.OUTPUT, tx_holder, sink), src)
-        to_tx = (kind == TransferKind.INPUT) | (kind == TransferKind.COINBASE)
-        dst = np.where(dst < 0, np.where(to_tx, tx_holder, sink), dst)
-    else:
-        src = np.where(src < 0, sink, src)
-        dst = np.where(dst < 0, sink, dst)
-    src32 = src.astype(np.int32)
-    dst32 = dst.astype(np.int32)
+    src = _column(columns, "src_id", -1, np.int32)
+    dst = _column(columns, "dst_id", -1, np.int32)
+    src32, dst32 = _holders(kind, tx, src, dst, utxo, n_addresses, sink)
     n_edges = len(kind)
     link = np.full(n_edges, -1, np.int32)
     if utxo and n_edges:
-        seq = _column(columns, "seq", 0, np.int64)
-        prev_tx = _column(columns, "prev_tx_id", -1, np.int64)
-        prev_vout = _column(columns, "prev_vout", -1, np.int64)
+        seq = _column(columns, "seq", 0, np.int32)
+        prev_tx = _column(columns, "prev_tx_id", -1, np.int32)
+        prev_vout = _column(columns, "prev_vout", -1, np.int32)
         inputs, spent = _spent_outputs(kind, tx, seq, prev_tx, prev_vout, n_transactions)
         link[inputs] = spent.astype(np.int32)
         link[spent] = inputs.astype(np.int32)
@@ -603,7 +738,7 @@ def _layout(
         "asset": _column(columns, "asset_id", 0, np.int16),
         "kind": kind,
         "time": _column(columns, "time", 0, np.uint32),
-        "tx": tx.astype(np.int32),
+        "tx": tx,
         "block": _column(columns, "block_number", 0, np.int32),
         "link": link,
         "out_ptr": out_ptr,
@@ -611,6 +746,79 @@ def _layout(
         "in_ptr": in_ptr,
         "in_edges": in_edges,
     }
+
+
+def _holders(
+    kind: np.ndarray,
+    tx: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    utxo: bool,
+    n_addresses: int,
+    sink: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Source and target holders (int32): a missing one is the transaction's holder on a UTXO
+    chain (what an output pays from, what an input or coinbase pays into), else the sink."""
+    src_out = np.empty(len(kind), np.int32)
+    dst_out = np.empty(len(kind), np.int32)
+    _holders_into(kind, tx, src, dst, utxo, n_addresses, sink, src_out, dst_out)
+    return src_out, dst_out
+
+
+@numba.njit(cache=True, nogil=True)
+def _holders_into(
+    kind: np.ndarray,
+    tx: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    utxo: bool,
+    n_addresses: int,
+    sink: int,
+    src_out: np.ndarray,
+    dst_out: np.ndarray,
+) -> None:
+    for i in range(len(kind)):
+        tx_holder = n_addresses + tx[i] if utxo and tx[i] >= 0 else sink
+        s = src[i]
+        if s < 0:
+            s = tx_holder if utxo and kind[i] == _OUTPUT else sink
+        d = dst[i]
+        if d < 0:
+            d = tx_holder if utxo and (kind[i] == _INPUT or kind[i] == _COINBASE) else sink
+        src_out[i] = s
+        dst_out[i] = d
+
+
+_INPUT = int(TransferKind.INPUT)
+_OUTPUT = int(TransferKind.OUTPUT)
+_COINBASE = int(TransferKind.COINBASE)
+
+
+@numba.njit(cache=True, nogil=True)
+def _guess_spent(
+    out_tx: np.ndarray,
+    out_vout: np.ndarray,
+    want_tx: np.ndarray,
+    want_vout: np.ndarray,
+    first: np.ndarray,
+    found: np.ndarray,
+    has_outputs: np.ndarray,
+) -> None:
+    # first[t]: the lowest output (index into the outputs) of transaction t, filled here;
+    # per input the output at the guessed offset when it matches (found, else -1), and
+    # whether its transaction has outputs at all (those misses get a sorted search)
+    for k in range(len(out_tx) - 1, -1, -1):  # the lowest position wins
+        first[out_tx[k]] = k
+    n_out = len(out_tx)
+    for j in range(len(want_tx)):
+        start = first[want_tx[j]] if want_tx[j] < len(first) else -1
+        found[j] = -1
+        has_outputs[j] = start >= 0
+        if start < 0:
+            continue
+        guess = start + want_vout[j] - out_vout[start]
+        if 0 <= guess < n_out and out_tx[guess] == want_tx[j] and out_vout[guess] == want_vout[j]:
+            found[j] = guess
 
 
 def _spent_outputs(
@@ -628,20 +836,16 @@ def _spent_outputs(
     Where that guess fails (an output not stored, an unusual order) a sorted search decides.
     """
     outputs = np.nonzero(kind == TransferKind.OUTPUT)[0]
-    out_tx = tx[outputs]
-    out_vout = seq[outputs] - UTXO_OUTPUT_SEQ_BASE
+    out_tx = tx[outputs].astype(np.int64)
+    out_vout = seq[outputs].astype(np.int64) - UTXO_OUTPUT_SEQ_BASE
     first = np.full(max(n_transactions, int(out_tx.max(initial=-1)) + 1), -1, np.int64)
-    first[out_tx[::-1]] = np.arange(len(outputs) - 1, -1, -1)  # the lowest position wins
     inputs = np.nonzero((kind == TransferKind.INPUT) & (prev_tx >= 0))[0]
-    want_tx, want_vout = prev_tx[inputs], prev_vout[inputs]
-    known = want_tx < len(first)
-    start = np.where(known, first[np.where(known, want_tx, 0)], -1)
-    guess = start + want_vout - out_vout[np.maximum(start, 0)] if len(outputs) else start
-    fits = (start >= 0) & (guess >= 0) & (guess < len(outputs))
-    at = np.where(fits, guess, 0)
-    hit = fits & (out_tx[at] == want_tx) & (out_vout[at] == want_vout)
-    found = np.where(hit, at, -1)
-    rest = np.nonzero(~hit & (start >= 0))[0]
+    want_tx = prev_tx[inputs].astype(np.int64)
+    want_vout = prev_vout[inputs].astype(np.int64)
+    found = np.empty(len(inputs), np.int64)
+    has_outputs = np.empty(len(inputs), np.bool_)
+    _guess_spent(out_tx, out_vout, want_tx, want_vout, first, found, has_outputs)
+    rest = np.nonzero((found < 0) & has_outputs)[0]
     if len(rest):
         keys = (out_tx << 24) | out_vout
         order = np.argsort(keys, kind="stable")
@@ -657,16 +861,16 @@ def _csr(holder: np.ndarray, n_holders: int) -> tuple[np.ndarray, np.ndarray]:
     counts = np.bincount(holder, minlength=n_holders)
     ptr = np.zeros(n_holders + 1, np.int64)
     np.cumsum(counts, out=ptr[1:])
-    return ptr, _scatter(holder, ptr)
+    edges = np.empty(len(holder), np.int32)  # numpy's allocation: huge pages, few faults
+    _scatter(holder, ptr, edges)
+    return ptr, edges
 
 
 @numba.njit(cache=True, nogil=True)
-def _scatter(holder: np.ndarray, ptr: np.ndarray) -> np.ndarray:
+def _scatter(holder: np.ndarray, ptr: np.ndarray, edges: np.ndarray) -> None:
     # A counting sort: edges arrive in key order, so each holder's list comes out ascending.
     fill = ptr[:-1].copy()
-    edges = np.empty(len(holder), np.int32)
     for e in range(len(holder)):
         h = holder[e]
         edges[fill[h]] = e
         fill[h] += 1
-    return edges

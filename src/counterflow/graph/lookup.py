@@ -28,7 +28,6 @@ from pathlib import Path
 import numba
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from counterflow.chains.registry import get_chain
@@ -118,9 +117,11 @@ class Lookups:
         state = np.asarray(self.tx_state[wanted])
         found: dict[int, str] = {}
         regular = wanted[state == _REGULAR]
-        raw = np.asarray(self.tx_bytes[regular]).tobytes()
+        # hex digits for all rows at once, one str sliced per row
+        digits = _HEX_PAIRS[np.asarray(self.tx_bytes[regular])].tobytes().decode("ascii")
+        prefix = self.prefix
         for k, i in enumerate(regular.tolist()):
-            found[i] = self.prefix + raw[32 * k : 32 * k + 32].hex()
+            found[i] = prefix + digits[64 * k : 64 * k + 64]
         odd = wanted[state == _ODD]
         if len(odd):
             rows = np.searchsorted(self.odd_ids, odd)
@@ -171,7 +172,7 @@ def _slices(blob: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> tuple[by
     lengths = np.asarray(offsets[rows + 1], np.int64) - starts
     bounds = np.zeros(len(rows) + 1, np.int64)
     np.cumsum(lengths, out=bounds[1:])
-    packed = _gather_at(np.asarray(blob), starts, bounds)
+    packed = _gathered(np.asarray(blob), starts, bounds)
     return packed.tobytes(), bounds.tolist()
 
 
@@ -210,22 +211,28 @@ def _regular_bytes(text: str, prefix: str) -> bytes | None:
     return bytes.fromhex(digits)
 
 
-@numba.njit(cache=True, nogil=True)
 def _hash_texts(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    # outputs of the compiled loops are allocated by numpy throughout: it asks the kernel for
+    # huge pages, which a compiled function's own allocation does not (page faults dominate)
+    out = np.empty(len(offsets) - 1, np.uint64)
+    _hash_into(blob, offsets, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _hash_into(blob: np.ndarray, offsets: np.ndarray, out: np.ndarray) -> None:
     # FNV-1a over each text's bytes, then a splitmix64 finish so that near-identical texts
     # (addresses differ in a few characters) spread over the whole 64-bit range.
-    n = len(offsets) - 1
-    out = np.empty(n, np.uint64)
-    for i in range(n):
+    for i in range(len(offsets) - 1):
         h = np.uint64(0xCBF29CE484222325)
         for p in range(offsets[i], offsets[i + 1]):
             h = (h ^ np.uint64(blob[p])) * np.uint64(0x100000001B3)
         h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         out[i] = h ^ (h >> np.uint64(31))
-    return out
 
 
+_HEX_PAIRS = np.array([f"{b:02x}".encode() for b in range(256)], dtype="S2")
 _HEX = np.full(256, -1, np.int8)
 _HEX[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.int8)
 
@@ -234,17 +241,23 @@ def _decode_regular(
     blob: np.ndarray, offsets: np.ndarray, prefix: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each text: the prefix then 64 lowercase hex digits -> 32 bytes; ``ok`` False for others."""
-    out, ok = _decode_hex(blob, offsets, prefix, _HEX)
+    n = len(offsets) - 1
+    out = np.zeros(n * 32, np.uint8)
+    ok = np.zeros(n, np.bool_)
+    _decode_hex(blob, offsets, prefix, _HEX, out, ok)
     return out.reshape(-1, 32), ok
 
 
 @numba.njit(cache=True, nogil=True)
 def _decode_hex(
-    blob: np.ndarray, offsets: np.ndarray, prefix: np.ndarray, table: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    blob: np.ndarray,
+    offsets: np.ndarray,
+    prefix: np.ndarray,
+    table: np.ndarray,
+    out: np.ndarray,
+    ok: np.ndarray,
+) -> None:
     n = len(offsets) - 1
-    out = np.zeros(n * 32, np.uint8)
-    ok = np.zeros(n, np.bool_)
     width = len(prefix) + 64
     for i in range(n):
         start = offsets[i]
@@ -262,75 +275,209 @@ def _decode_hex(
                 good = False
             out[i * 32 + j] = np.uint8(((np.int64(hi) & 15) << 4) | (np.int64(lo) & 15))
         ok[i] = good
-    return out, ok
 
 
-@numba.njit(cache=True, nogil=True)
 def _gather(
     blob: np.ndarray, offsets: np.ndarray, rows: np.ndarray, new_offsets: np.ndarray
 ) -> np.ndarray:
-    # The texts of ``rows`` packed into a blob of their own (offsets computed by the caller).
-    out = np.empty(new_offsets[-1], np.uint8)
-    for k in range(len(rows)):
-        start = offsets[rows[k]]
-        for j in range(new_offsets[k + 1] - new_offsets[k]):
-            out[new_offsets[k] + j] = blob[start + j]
+    """The texts of ``rows`` packed into a blob of their own (offsets computed by the caller)."""
+    out = np.empty(int(new_offsets[-1]), np.uint8)
+    _gather_at(blob, np.asarray(offsets[rows], np.int64), new_offsets, out)
+    return out
+
+
+def _gathered(blob: np.ndarray, starts: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    out = np.empty(int(bounds[-1]), np.uint8)
+    _gather_at(blob, starts, bounds, out)
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _gather_at(blob: np.ndarray, starts: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+def _gather_at(blob: np.ndarray, starts: np.ndarray, bounds: np.ndarray, out: np.ndarray) -> None:
     # Text k (at ``starts[k]`` in ``blob``) copied to ``bounds[k]`` of one packed buffer.
-    out = np.empty(bounds[-1], np.uint8)
     for k in range(len(starts)):
         for j in range(bounds[k + 1] - bounds[k]):
             out[bounds[k] + j] = blob[starts[k] + j]
-    return out
 
 
-def _strings(files: list[Path], id_column: str, text_column: str) -> tuple[np.ndarray, pa.Array]:
-    """Ids and texts of a table's parts, read straight from Parquet (two columns only)."""
-    tables = [pq.read_table(f, columns=[id_column, text_column]) for f in files]
-    if not tables:
-        return np.zeros(0, np.int64), pa.array([], pa.large_string())
-    table = pa.concat_tables(tables)
-    ids = table.column(id_column).to_numpy().astype(np.int64, copy=False)
-    texts = table.column(text_column).combine_chunks().cast(pa.large_string())
-    return ids, texts
+class _Pieces:
+    """Texts as Arrow left them: one byte slice per chunk, addressed as if concatenated.
+
+    Kept apart until the texts are laid out in id order, so that the bytes are copied once,
+    straight to their place (a copy of a few hundred megabytes costs mostly fresh pages).
+    """
+
+    def __init__(self, slices: list[np.ndarray]) -> None:
+        self.slices = slices
+        self.starts = np.zeros(len(slices) + 1, np.int64)
+        np.cumsum([len(x) for x in slices], out=self.starts[1:])
+
+    def joined(self) -> np.ndarray:
+        return np.concatenate(self.slices) if self.slices else np.zeros(0, np.uint8)
+
+    def copy_into(self, lo: int, hi: int, out: np.ndarray, at: int) -> None:
+        """Bytes ``lo … hi`` (joined positions) to ``out[at:]``."""
+        k = int(np.searchsorted(self.starts, lo, side="right")) - 1
+        while lo < hi:
+            piece, base = self.slices[k], int(self.starts[k])
+            take = min(hi, base + len(piece)) - lo
+            out[at : at + take] = piece[lo - base : lo - base + take]
+            lo, at, k = lo + take, at + take, k + 1
+
+
+def _texts(
+    files: list[Path], id_column: str, text_column: str
+) -> tuple[np.ndarray, _Pieces, np.ndarray]:
+    """Ids, texts (pieces) and their int64 offsets from 0, of a table's parts, from Parquet.
+
+    No cast to a wider string type, no per-value work: the offsets are rebased per chunk.
+    """
+    ids_parts: list[np.ndarray] = []
+    slices: list[np.ndarray] = []
+    offsets_parts: list[np.ndarray] = [np.zeros(1, np.int64)]
+    base = 0
+    for f in files:
+        table = pq.read_table(f, columns=[id_column, text_column])
+        ids_parts.append(table.column(id_column).to_numpy().astype(np.int64, copy=False))
+        for chunk in table.column(text_column).chunks:
+            if not len(chunk):
+                continue
+            _, off_buf, data_buf = chunk.buffers()
+            width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+            raw = np.frombuffer(off_buf, width)[chunk.offset : chunk.offset + len(chunk) + 1]
+            raw = raw.astype(np.int64)
+            data = np.frombuffer(data_buf, np.uint8) if data_buf is not None else _EMPTY
+            slices.append(data[int(raw[0]) : int(raw[-1])])
+            offsets_parts.append(raw[1:] - raw[0] + base)
+            base += int(raw[-1] - raw[0])
+    ids = np.concatenate(ids_parts) if ids_parts else np.zeros(0, np.int64)
+    return ids, _Pieces(slices), np.concatenate(offsets_parts)
+
+
+_EMPTY = np.zeros(0, np.uint8)
 
 
 def _in_id_order(
-    ids: np.ndarray, texts: pa.Array, n: int
+    ids: np.ndarray, pieces: _Pieces, offsets: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(blob, offsets with n + 1 entries, sorted ids without a row) with texts in id order."""
-    if len(ids) and not bool(np.all(ids[1:] > ids[:-1])):
+    if bool(np.all(ids[1:] > ids[:-1])):
+        blob = pieces.joined()
+        if len(ids) == n:  # ids 0 … n − 1 in order: the layout already is the answer
+            return blob, offsets, np.zeros(0, np.int64)
+    else:
+        # A part is written in a few runs of ids: each run's texts are copied to their ids'
+        # place in one go, no sort, unless an id repeats (not in a valid store; first row
+        # wins) or the runs are too many
+        placed = _place_texts(ids, pieces, offsets, n)
+        if placed is not None:
+            return placed
+        blob = pieces.joined()
         order = np.argsort(ids, kind="stable")
         ids = ids[order]
-        texts = pc.take(texts, pa.array(order))
         keep = np.ones(len(ids), np.bool_)
-        keep[1:] = ids[1:] != ids[:-1]  # a repeated id (not in a valid store): first row wins
-        if not keep.all():
-            ids = ids[keep]
-            texts = pc.filter(texts, pa.array(keep))
-    texts = texts.combine_chunks() if isinstance(texts, pa.ChunkedArray) else texts
-    _, off_buf, data_buf = texts.buffers()
-    raw_offsets = np.frombuffer(off_buf, np.int64)[texts.offset : texts.offset + len(texts) + 1]
-    data = np.frombuffer(data_buf, np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
-    blob = np.ascontiguousarray(data[int(raw_offsets[0]) : int(raw_offsets[-1])])
+        keep[1:] = ids[1:] != ids[:-1]
+        ids, rows = ids[keep], order[keep]
+        packed = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(offsets[rows + 1] - offsets[rows], out=packed[1:])
+        blob, offsets = _gather(blob, offsets, rows, packed), packed
     lengths = np.zeros(n, np.int64)
-    lengths[ids] = np.diff(raw_offsets)
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    lengths[ids] = np.diff(offsets)
+    spread = np.zeros(n + 1, np.int64)
+    np.cumsum(lengths, out=spread[1:])
     present = np.zeros(n, np.bool_)
     present[ids] = True
-    return blob, offsets, np.nonzero(~present)[0].astype(np.int64)
+    return np.ascontiguousarray(blob), spread, np.nonzero(~present)[0].astype(np.int64)
+
+
+def _place_texts(
+    ids: np.ndarray, pieces: _Pieces, offsets: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Texts moved to their ids' slots a run of consecutive ids at a time (one copy each).
+
+    None when an id repeats or the runs are too many to copy one by one: the caller sorts.
+    """
+    present = np.zeros(n, np.bool_)
+    present[ids] = True
+    if int(np.count_nonzero(present)) != len(ids):
+        return None
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(ids) != 1) + 1, [len(ids)]])
+    if len(starts) > _MAX_RUNS:
+        return None
+    lengths = np.zeros(n, np.int64)
+    lengths[ids] = np.diff(offsets)
+    spread = np.zeros(n + 1, np.int64)
+    np.cumsum(lengths, out=spread[1:])
+    placed = np.empty(int(spread[-1]), np.uint8)
+    for a, b in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+        pieces.copy_into(int(offsets[a]), int(offsets[b]), placed, int(spread[ids[a]]))
+    return placed, spread, np.nonzero(~present)[0].astype(np.int64)
+
+
+#: Most runs of consecutive ids copied one by one; beyond, sorting the ids is cheaper.
+_MAX_RUNS = 10_000
 
 
 def _sorted_keys(keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    # Rows sharing a key (a collision) may come in any order: a lookup tries each of them.
-    # The unstable sort is still deterministic, so a rebuild writes the same bytes.
-    order = np.argsort(keys, kind="quicksort")
-    return np.ascontiguousarray(keys[order]), rows[order].astype(np.int32)
+    # Rows sharing a key (a collision) keep their order: a lookup tries each of them.
+    keys = np.ascontiguousarray(keys, np.uint64)
+    rows = np.ascontiguousarray(rows, np.int64)
+    n = len(keys)
+    # about four keys per bucket: the bucket table stays small (fresh memory is costly)
+    bits = max(1, min(22, (n - 1).bit_length() - 2))
+    starts = np.zeros((1 << bits) + 1, np.int64)
+    out_keys = np.empty(n, np.uint64)
+    out_rows = np.empty(n, np.int64)
+    if not _bucket_sort(
+        keys, rows, bits, _BUCKET_LIMIT, starts, out_keys, out_rows
+    ):  # keys far from uniform (not hashes): a comparison sort
+        order = np.argsort(keys, kind="stable")
+        out_keys, out_rows = keys[order], rows[order]
+    return np.ascontiguousarray(out_keys), out_rows.astype(np.int32)
+
+
+#: Largest bucket the bucket sort accepts before handing over to a comparison sort.
+_BUCKET_LIMIT = 256
+
+
+@numba.njit(cache=True, nogil=True)
+def _bucket_sort(
+    keys: np.ndarray,
+    rows: np.ndarray,
+    bits: int,
+    limit: int,
+    starts: np.ndarray,
+    out_keys: np.ndarray,
+    out_rows: np.ndarray,
+) -> bool:
+    # Hash keys are uniform: scattered by their top ``bits`` bits into about one bucket per
+    # key, then each (tiny) bucket sorted by insertion; stable, linear time. A bucket larger
+    # than ``limit`` means the keys are not uniform: False, and the caller sorts another way.
+    shift = np.uint64(64 - bits)
+    for k in range(len(keys)):
+        starts[np.int64(keys[k] >> shift) + 1] += 1
+    for b in range(1 << bits):
+        if starts[b + 1] > limit:
+            return False
+        starts[b + 1] += starts[b]
+    fill = starts[:-1].copy()
+    for k in range(len(keys)):
+        at = np.int64(keys[k] >> shift)
+        out_keys[fill[at]] = keys[k]
+        out_rows[fill[at]] = rows[k]
+        fill[at] += 1
+    for b in range(1 << bits):
+        for i in range(starts[b] + 1, starts[b + 1]):
+            key = out_keys[i]
+            row = out_rows[i]
+            j = i - 1
+            while j >= starts[b] and out_keys[j] > key:
+                out_keys[j + 1] = out_keys[j]
+                out_rows[j + 1] = out_rows[j]
+                j -= 1
+            out_keys[j + 1] = key
+            out_rows[j + 1] = row
+    return True
 
 
 def build_lookups(
@@ -343,18 +490,18 @@ def build_lookups(
     Ids run ``0 … max``: the index's holder numbering counts the same way.
     """
     prefix = "0x" if get_chain(chain).family == "account" else ""
-    ids, texts = _strings(address_files, "address_id", "address")
+    ids, texts, text_offsets = _texts(address_files, "address_id", "address")
     n_addresses = int(ids.max()) + 1 if len(ids) else 0
-    addr_blob, addr_offsets, addr_missing = _in_id_order(ids, texts, n_addresses)
+    addr_blob, addr_offsets, addr_missing = _in_id_order(ids, texts, text_offsets, n_addresses)
     hashes = _hash_texts(addr_blob, addr_offsets)
     present = np.ones(n_addresses, np.bool_)
     present[addr_missing] = False
     rows = np.nonzero(present)[0]
     addr_keys, addr_order = _sorted_keys(hashes[rows], rows)
 
-    ids, texts = _strings(transaction_files, "tx_id", "tx_hash")
+    ids, texts, text_offsets = _texts(transaction_files, "tx_id", "tx_hash")
     n_transactions = int(ids.max()) + 1 if len(ids) else 0
-    blob, offsets, missing = _in_id_order(ids, texts, n_transactions)
+    blob, offsets, missing = _in_id_order(ids, texts, text_offsets, n_transactions)
     tx_bytes, ok = _decode_regular(blob, offsets, np.frombuffer(prefix.encode(), np.uint8))
     tx_state = np.full(n_transactions, _ODD, np.uint8)
     tx_state[ok] = _REGULAR

@@ -9,15 +9,19 @@ which is what lets an evidence bundle be replayed byte for byte.
 
 from __future__ import annotations
 
+import gc
+import hashlib
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from counterflow.attribution.tagpack import Tag, TagPack, load_tagpacks
+from counterflow.attribution.tagpack import Tag, TagPack, load_tagpack
 from counterflow.chains.registry import get_chain, normalize_address
 from counterflow.errors import InputError
 from counterflow.graph.boundaries import Boundaries, boundaries
@@ -28,6 +32,8 @@ from counterflow.graph.lookup import Lookups
 from counterflow.graph.policies import (
     BACKWARD,
     ROLE_BRIDGE,
+    ROLE_DEX,
+    ROLE_MIXER,
     ROLE_SINK,
     ROLE_STOP,
     Policy,
@@ -102,11 +108,11 @@ class TraceResult:
             "params": self.params.to_json(),
             "data": self.data,
             "totals": self.totals,
-            "destinations": [asdict(d) for d in self.destinations],
+            "destinations": _records(self.destinations, Destination),
             "held": self.held,
             "crossings": self.crossings,
-            "holders": [asdict(h) for h in self.holders],
-            "transfers": [asdict(t) for t in self.transfers],
+            "holders": _records(self.holders, TracedHolder),
+            "transfers": _records(self.transfers, TracedTransfer),
         }
 
     def laundering_addresses(self) -> list[tuple[str, str]]:
@@ -127,6 +133,16 @@ class TraceResult:
         return {"team": team, "addresses": addresses, "deposits": deposits}
 
 
+def _records(items: list[Any], kind: type) -> list[dict[str, Any]]:
+    """``dataclasses.asdict`` of flat records (fields are str, int, float or None).
+
+    ``asdict`` deep-copies every field value, which for tens of thousands of transfers costs
+    more than the trace; these values are immutable, so the dictionaries are the same.
+    """
+    names = [f.name for f in fields(kind)]
+    return [{name: getattr(item, name) for name in names} for item in items]
+
+
 @dataclass
 class _Chain:
     name: str
@@ -144,6 +160,7 @@ class _Session:
         self.tags = tags
         self.reader = reader
         self.chains: dict[str, _Chain] = {}
+        self.stored_chains = frozenset(directory.chains())
         self._lookups: dict[str, Lookups | None] = {}
 
     def chain(self, name: str) -> _Chain:
@@ -259,13 +276,41 @@ def trace(
     links: list[str | Path] | tuple[str | Path, ...] = (),
 ) -> TraceResult:
     """Trace ``params.seeds`` on ``params.chain``; see docs/tracing.md for every rule."""
+    with _collector_paused():
+        return _trace(directory, params, labels, links)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the duration of a trace.
+
+    A trace allocates tens of thousands of small acyclic records that all survive; each
+    collection the allocations trigger walks every live object of the process (the index's
+    derived tables, earlier results) and finds nothing to free. Paused, the whole call takes
+    about half as long; reference counting still frees what the trace drops.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _trace(
+    directory: DataDirectory | str | Path,
+    params: TraceParams,
+    labels: list[str | Path] | tuple[str | Path, ...],
+    links: list[str | Path] | tuple[str | Path, ...],
+) -> TraceResult:
     params.validate()
     store = directory if isinstance(directory, DataDirectory) else DataDirectory(directory)
     chain = get_chain(params.chain).name
     if chain not in store.chains():
         raise InputError(f"chain {chain!r} is not in the store {store.root}; ingest it first")
     # absolute paths: an evidence bundle must name the same files from any folder
-    packs = load_tagpacks([Path(p).resolve() for p in labels])
+    packs = [_tagpack(Path(p).resolve()) for p in labels]
     link_files = [load_links(Path(p).resolve()) for p in links]
     seeds = [normalize_address(chain, s) for s in params.seeds]
     policy = Policy.parse(params.policy)
@@ -279,12 +324,48 @@ def trace(
         since = 0
         if params.since is not None:
             epoch = _epoch(params.since)
-            since = int(np.searchsorted(np.asarray(first.index.time), epoch, side="left"))
+            since = _first_at(np.asarray(first.index.time), epoch)
         if params.direction == BACKWARD:
             return _backward(session, params, first, [ids[s] for s in seeds], packs, link_files)
         return _forward(
             session, params, policy, first, [ids[s] for s in seeds], since, packs, link_files
         )
+
+
+def _tagpack(path: Path) -> TagPack:
+    """A TagPack parsed once per version of its bytes (YAML parsing costs more than a trace).
+
+    The pack is kept under the hash of the bytes it was parsed from, so a changed file is
+    parsed again, and a pack always carries the hash of exactly the tags it holds.
+    """
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return load_tagpack(path)  # its own error names the file
+    known = _PACKS.get((str(path), digest))
+    if known is not None:
+        return known
+    pack = load_tagpack(path)
+    if len(_PACKS) >= 16:
+        _PACKS.clear()  # a process rarely sees more label files than this; keep memory bounded
+    _PACKS[(pack.path, pack.sha256)] = pack
+    return pack
+
+
+_PACKS: dict[tuple[str, str], TagPack] = {}
+
+
+def _first_at(times: np.ndarray, epoch: int) -> int:
+    """The first edge at or after ``epoch`` in the index's (ascending, uint32) times.
+
+    The needle is given in the array's own type: a wider one makes numpy convert the whole
+    memory-mapped column first, which costs more than the search.
+    """
+    if epoch <= 0:
+        return 0
+    if epoch > int(np.iinfo(times.dtype).max):
+        return len(times)
+    return int(np.searchsorted(times, times.dtype.type(epoch), side="left"))
 
 
 def _data_document(
@@ -322,10 +403,7 @@ def _forward(
     packs: list[TagPack],
     link_files: list[LinkFile],
 ) -> TraceResult:
-    by_deposit: dict[tuple[str, str], list[Link]] = defaultdict(list)
-    for f in link_files:
-        for link in f.links:
-            by_deposit[(link.deposit_chain, link.deposit_tx)].append(link)
+    by_deposit = _by_deposit(link_files)
     legs = [_Leg(first.name, 1.0, seed_ids, [since] * len(seed_ids))]
     if params.seed_txs:
         legs = [_theft_leg(session, params, first, seed_ids, since)]
@@ -380,11 +458,15 @@ def _forward(
         edges, taint, hops = out[0], out[1], out[2]
         into_bridge = c.bounds.role[ix.dst[edges]] == ROLE_BRIDGE
         deposits: dict[int, tuple[float, int]] = {}
-        for e, t, hop_e in zip(
-            edges[into_bridge], taint[into_bridge], hops[into_bridge], strict=True
+        bridged = edges[into_bridge]
+        for tx, a, t, hop_e in zip(
+            np.asarray(ix.tx[bridged]).tolist(),
+            np.asarray(ix.asset[bridged]).tolist(),
+            taint[into_bridge].tolist(),
+            hops[into_bridge].tolist(),
+            strict=True,
         ):
-            tx = int(ix.tx[e])
-            share = ix.to_base_units(int(ix.asset[e]), float(t))
+            share = ix.to_base_units(a, float(t))
             prev = deposits.get(tx, (0.0, int(hop_e)))
             deposits[tx] = (prev[0] + share, min(prev[1], int(hop_e)))
         hashes = session.tx_hashes(c.name, sorted(deposits))
@@ -398,7 +480,7 @@ def _forward(
                 if pair in followed or confidence < params.min_link_confidence:
                     continue
                 followed.add(pair)
-                if link.release_chain not in session.directory.chains():
+                if link.release_chain not in session.stored_chains:
                     continue
                 fraction = min(1.0, tainted / link.deposit_amount) if link.deposit_amount else 0.0
                 released = int(link.release_amount * fraction)
@@ -441,6 +523,28 @@ def _forward(
             leg_next.seed_rule = [leg_next.seed_rule[i] for i in order]
             legs.append(leg_next)
     return _assemble(session, params, raw, seed_ids, first.name, crossings, packs, link_files)
+
+
+def _by_deposit(link_files: list[LinkFile]) -> dict[tuple[str, str], list[Link]]:
+    """The links by (deposit chain, deposit tx), kept for the same ledger files' versions.
+
+    A ledger holds tens of thousands of links and a trace follows a few; grouping them again
+    for every trace costs more than following them.
+    """
+    key = tuple((f.path, f.sha256) for f in link_files)
+    known = _GROUPED.get(key)
+    if known is not None:
+        return known
+    grouped: dict[tuple[str, str], list[Link]] = defaultdict(list)
+    for f in link_files:
+        for link in f.links:
+            grouped[(link.deposit_chain, link.deposit_tx)].append(link)
+    _GROUPED.clear()  # only the latest ledgers: they can be large
+    _GROUPED[key] = dict(grouped)
+    return _GROUPED[key]
+
+
+_GROUPED: dict[tuple[tuple[str, str], ...], dict[tuple[str, str], list[Link]]] = {}
 
 
 def _theft_leg(
@@ -489,17 +593,20 @@ def _release_edges(session: _Session, c: _Chain, links: list[Link]) -> dict[tupl
     mine = [link for link in links if link.release_chain == c.name]
     txs = session.tx_ids(c.name, sorted({link.release_tx for link in mine}))
     addresses = session.address_ids(c.name, sorted({link.release_address for link in mine}))
-    ix = c.index
+    # plain views: an element read through a memory map builds a memmap object each time
+    in_ptr, in_edges, edge_tx = (
+        np.asarray(a) for a in (c.index.in_ptr, c.index.in_edges, c.index.tx)
+    )
     found: dict[tuple[str, str], int] = {}
     for link in mine:
         tx = txs.get(link.release_tx)
         address = addresses.get(link.release_address)
         if tx is None or address is None:
             continue
-        start, end = int(ix.in_ptr[address]), int(ix.in_ptr[address + 1])
+        start, end = int(in_ptr[address]), int(in_ptr[address + 1])
         for p in range(start, end):
-            e = int(ix.in_edges[p])
-            if int(ix.tx[e]) == tx:
+            e = int(in_edges[p])
+            if int(edge_tx[e]) == tx:
                 found[(link.release_tx, link.release_address)] = e
                 break
     return found
@@ -515,167 +622,243 @@ def _assemble(
     packs: list[TagPack],
     link_files: list[LinkFile],
 ) -> TraceResult:
+    """The result document from the kernel's per-leg output arrays.
+
+    Work is done per column (gathers, masks, one text lookup per chain), not per transfer: a
+    trace reports tens of thousands of transfers, and a Python step per transfer and field
+    costs more than the search that found them.
+    """
     result = TraceResult(params=params, data=_data_document(session, packs, link_files))
     result.crossings = crossings
-    holder_hops: dict[tuple[str, int], int] = {}
+    hop_parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    poison = Policy.parse(params.policy) == Policy.POISON
     for leg, out in raw:
         c = session.chain(leg.chain)
-        ix = c.index
-        edges, taint, hops, taint_in, rules = out[0], out[1], out[2], out[3], out[4]
-        # gather every per-edge column once: scalar reads of memory-mapped arrays cost
-        # microseconds each, and a trace reports tens of thousands of transfers
-        src_e = np.asarray(ix.src[edges], np.int64)
-        dst_e = np.asarray(ix.dst[edges], np.int64)
-        asset_e = np.asarray(ix.asset[edges], np.int64)
-        tx_e = np.asarray(ix.tx[edges], np.int64)
-        link_e = np.asarray(ix.link[edges], np.int64)
-        role_e = np.asarray(c.bounds.role[dst_e], np.int64)
-        holders = set(src_e.tolist()) | set(dst_e.tolist())
-        addr_ids = sorted(h for h in holders if h < ix.n_addresses)
-        names = session.address_texts(c.name, addr_ids)
-        hashes = session.tx_hashes(c.name, sorted({t for t in tx_e.tolist() if t >= 0}))
-        times: dict[int, str] = {}
-        for (
-            _e,
-            t,
-            h,
-            t_in,
-            rule,
-            a,
-            src,
-            dst,
-            tx,
-            block,
-            when,
-            units,
-            rem,
-            value,
-            role,
-            link,
-        ) in zip(
-            edges.tolist(),
-            taint.tolist(),
-            hops.tolist(),
-            taint_in.tolist(),
-            rules.tolist(),
-            asset_e.tolist(),
-            src_e.tolist(),
-            dst_e.tolist(),
-            tx_e.tolist(),
-            np.asarray(ix.block[edges]).tolist(),
-            np.asarray(ix.time[edges]).tolist(),
-            np.asarray(ix.units[edges]).tolist(),
-            np.asarray(ix.rem[edges]).tolist(),
-            np.asarray(ix.value[edges]).tolist(),
-            role_e.tolist(),
-            link_e.tolist(),
-            strict=True,
+        _assemble_leg(session, c, leg, out, poison, result, totals, hop_parts)
+    seeds = {(seed_chain, s) for s in seed_ids}
+    for chain in sorted(hop_parts):
+        c = session.chain(chain)
+        holders, hops = _min_hops(hop_parts[chain])
+        # one lookup per chain, not one per holder: a poison trace reaches tens of thousands
+        names = session.address_texts(chain, holders.tolist())
+        roles = np.asarray(c.bounds.role[holders], np.int64)
+        in_services = c.bounds.services.contains(holders)
+        for holder, hop, role, service in zip(
+            holders.tolist(), hops.tolist(), roles.tolist(), in_services.tolist(), strict=True
         ):
-            symbol = c.symbols.get(a, str(a))
-            amount = units * 10 ** ix.shifts.get(a, 0) + rem
-            # the kernel ran on fractional units: a whole transfer is reported exactly
-            tainted = amount if t >= value * (1 - 1e-12) else min(amount, ix.to_base_units(a, t))
-            if when not in times:
-                times[when] = _iso(when)
-            record = TracedTransfer(
+            name = names.get(holder)
+            if name is None:
+                continue
+            if (chain, holder) in seeds:
+                kind = "seed"
+            elif role == ROLE_STOP:
+                kind = "service"
+            elif role != 0:
+                kind = _ROLE_KINDS[role]
+            elif service:
+                kind = "service"
+            else:
+                kind = "laundering"
+            result.holders.append(TracedHolder(chain, name, hop, kind))
+    result.totals = {k: dict(sorted(v.items())) for k, v in sorted(totals.items())}
+    result.held.sort(key=lambda x: (x["chain"], x["address"], x["asset"]))
+    return result
+
+
+_ROLE_KINDS = {ROLE_DEX: "dex", ROLE_MIXER: "mixer", ROLE_BRIDGE: "bridge", ROLE_SINK: "sink"}
+
+
+def _assemble_leg(
+    session: _Session,
+    c: _Chain,
+    leg: _Leg,
+    out: tuple[np.ndarray, ...],
+    poison: bool,
+    result: TraceResult,
+    totals: dict[str, dict[str, int]],
+    hop_parts: dict[str, list[tuple[np.ndarray, np.ndarray]]],
+) -> None:
+    """Append one leg's transfers, destinations and held amounts; add up its totals."""
+    ix = c.index
+    edges = np.asarray(out[0], np.int64)
+    taint = np.asarray(out[1], np.float64)
+    hops = np.asarray(out[2], np.int64)
+    taint_in = np.asarray(out[3], np.float64)
+    rules = np.asarray(out[4], np.int64)
+    # every per-edge column gathered once: scalar reads of memory-mapped arrays cost
+    # microseconds each
+    src_e = np.asarray(ix.src[edges], np.int64)
+    dst_e = np.asarray(ix.dst[edges], np.int64)
+    asset_e = np.asarray(ix.asset[edges], np.int64)
+    tx_e = np.asarray(ix.tx[edges], np.int64)
+    role_e = np.asarray(c.bounds.role[dst_e], np.int64)
+    value_e = np.asarray(ix.value[edges], np.float64)
+    n_addresses = ix.n_addresses
+    is_addr_src = src_e < n_addresses
+    is_addr_dst = dst_e < n_addresses
+    names = session.address_texts(
+        c.name, np.unique(np.concatenate([src_e[is_addr_src], dst_e[is_addr_dst]])).tolist()
+    )
+    hashes = session.tx_hashes(c.name, np.unique(tx_e[tx_e >= 0]).tolist())
+    scale = _Scale(ix, asset_e)
+    units = np.asarray(ix.units[edges], np.int64).tolist()
+    rem = np.asarray(ix.rem[edges], np.int64).tolist()
+    amount = [u * m + r for u, m, r in zip(units, scale.factor, rem, strict=True)]
+    # the kernel ran on fractional units: a whole transfer is reported exactly
+    whole = (taint >= value_e * (1 - 1e-12)).tolist()
+    share = scale.base_units(taint)
+    tainted = [a if w else min(a, s) for a, w, s in zip(amount, whole, share, strict=True)]
+    cap = 2**127
+    incoming = [min(v, cap) for v in scale.base_units(taint_in)]
+    symbols = [c.symbols.get(a, str(a)) for a in range(int(asset_e.max(initial=0)) + 1)]
+    asset_symbol = [symbols[a] for a in asset_e.tolist()]
+    tx_hash = [hashes.get(t) for t in tx_e.tolist()]
+    time_text = _iso_many(np.asarray(ix.time[edges]))
+    hop_list = hops.tolist()
+    n = len(edges)
+    result.transfers.extend(
+        map(
+            TracedTransfer,
+            [c.name] * n,
+            hop_list,
+            tx_hash,
+            np.asarray(ix.block[edges]).tolist(),
+            time_text,
+            [names.get(h) for h in src_e.tolist()],
+            [names.get(h) for h in dst_e.tolist()],
+            asset_symbol,
+            amount,
+            tainted,
+            incoming,
+            [_RULE_NAMES[r] for r in rules.tolist()],
+            [leg.confidence] * n,
+        )
+    )
+
+    def add(category: str, rows: np.ndarray) -> None:
+        for k in rows.tolist():
+            totals[asset_symbol[k]][category] += tainted[k]
+
+    add("seeded", np.flatnonzero(rules == Rule.SEED))
+    add("bridged_in", np.flatnonzero(rules == Rule.BRIDGE))
+    at_service = (role_e == ROLE_STOP) & c.bounds.services.contains(dst_e)
+    for k in np.flatnonzero(at_service).tolist():
+        service, category, found_by = c.bounds.services[int(dst_e[k])]
+        result.destinations.append(
+            Destination(
                 chain=c.name,
-                hop=int(h),
-                tx_hash=hashes.get(tx),
-                block=block,
-                time=times[when],
-                source=names.get(src),
-                target=names.get(dst),
-                asset=symbol,
-                amount=amount,
-                tainted=tainted,
-                taint_in=min(ix.to_base_units(a, t_in), 2**127),
-                rule=_RULE_NAMES[rule],
+                service=service,
+                category=category,
+                address=names[int(dst_e[k])],
+                found_by=found_by,
+                asset=asset_symbol[k],
+                amount=tainted[k],
+                time=time_text[k],
+                tx_hash=tx_hash[k],
+                hop=hop_list[k],
                 confidence=leg.confidence,
             )
-            result.transfers.append(record)
-            if rule == Rule.SEED:
-                totals[symbol]["seeded"] += tainted
-            if rule == Rule.BRIDGE:
-                totals[symbol]["bridged_in"] += tainted
-            if role == ROLE_STOP and dst in c.bounds.services:
-                service, category, found_by = c.bounds.services[dst]
-                result.destinations.append(
-                    Destination(
-                        chain=c.name,
-                        service=service,
-                        category=category,
-                        address=names[dst],
-                        found_by=found_by,
-                        asset=symbol,
-                        amount=tainted,
-                        time=record.time,
-                        tx_hash=record.tx_hash,
-                        hop=int(h),
-                        confidence=leg.confidence,
-                    )
-                )
-                totals[symbol]["destinations"] += tainted
-            elif role == ROLE_SINK:
-                totals[symbol]["fees"] += tainted
-            elif role == ROLE_BRIDGE:
-                totals[symbol]["bridged_out"] += tainted
-            elif ix.utxo and dst < ix.n_addresses and link < 0:
-                result.held.append(
-                    {"chain": c.name, "address": names[dst], "asset": symbol, "amount": tainted}
-                )
-                totals[symbol]["held"] += tainted
-            for holder in (src, dst):
-                if holder < ix.n_addresses:
-                    key = (c.name, holder)
-                    hop = int(h) if holder == dst else max(int(h) - 1, 0)
-                    holder_hops[key] = min(holder_hops.get(key, hop), hop)
-        held_h, held_at = out[5], out[6]
-        held_names = session.address_texts(
-            c.name, sorted({int(x) for x in held_h if x < ix.n_addresses})
         )
+    add("destinations", np.flatnonzero(at_service))
+    rest = ~at_service
+    add("fees", np.flatnonzero(rest & (role_e == ROLE_SINK)))
+    add("bridged_out", np.flatnonzero(rest & (role_e == ROLE_BRIDGE)))
+    if ix.utxo:
+        unspent = np.asarray(ix.link[edges], np.int64) < 0
+        held = rest & (role_e != ROLE_SINK) & (role_e != ROLE_BRIDGE) & is_addr_dst & unspent
+        for k in np.flatnonzero(held).tolist():
+            result.held.append(
+                {
+                    "chain": c.name,
+                    "address": names[int(dst_e[k])],
+                    "asset": asset_symbol[k],
+                    "amount": tainted[k],
+                }
+            )
+            totals[asset_symbol[k]]["held"] += tainted[k]
+    # a holder's hop: a receiver at the transfer's hop, a sender one before (a self-transfer
+    # counts as received)
+    sent_hop = np.where(src_e == dst_e, hops, np.maximum(hops - 1, 0))
+    hop_parts[c.name].append(
+        (
+            np.concatenate([src_e[is_addr_src], dst_e[is_addr_dst]]),
+            np.concatenate([sent_hop[is_addr_src], hops[is_addr_dst]]),
+        )
+    )
+    held_h = np.asarray(out[5], np.int64)
+    held_at = np.asarray(out[6], np.float64)
+    if len(held_h) and not poison:
+        held_names = session.address_texts(c.name, np.unique(held_h[held_h < n_addresses]).tolist())
         for k, holder in enumerate(held_h.tolist()):
             if holder not in held_names:
                 continue
             a = int(held_at[2 * k])
             symbol = c.symbols.get(a, str(a))
-            amount = ix.to_base_units(a, float(held_at[2 * k + 1]))
-            if Policy.parse(params.policy) == Policy.POISON:
-                continue
+            held_amount = ix.to_base_units(a, float(held_at[2 * k + 1]))
             result.held.append(
-                {"chain": c.name, "address": held_names[holder], "asset": symbol, "amount": amount}
+                {
+                    "chain": c.name,
+                    "address": held_names[holder],
+                    "asset": symbol,
+                    "amount": held_amount,
+                }
             )
-            totals[symbol]["held"] += amount
-        for a, d in enumerate(out[7].tolist()):
-            if d > 0:
-                totals[c.symbols.get(a, str(a))]["dropped"] += ix.to_base_units(a, d)
-    seeds = {(seed_chain, s) for s in seed_ids}
-    # one lookup per chain, not one per holder: a poison trace reaches tens of thousands
-    holder_names: dict[str, dict[int, str]] = {}
-    for chain in sorted({chain for chain, _ in holder_hops}):
-        holder_names[chain] = session.address_texts(
-            chain, sorted(h for c, h in holder_hops if c == chain)
-        )
-    for (chain, holder), hop in sorted(holder_hops.items()):
-        c = session.chain(chain)
-        name = holder_names[chain].get(holder)
-        if name is None:
-            continue
-        role = int(c.bounds.role[holder])
-        if (chain, holder) in seeds:
-            kind = "seed"
-        elif role == ROLE_STOP:
-            kind = "service"
-        elif role != 0:
-            kind = {2: "dex", 3: "mixer", 4: "bridge", 5: "sink"}[role]
-        elif holder in c.bounds.services:
-            kind = "service"
-        else:
-            kind = "laundering"
-        result.holders.append(TracedHolder(chain, name, hop, kind))
-    result.totals = {k: dict(sorted(v.items())) for k, v in sorted(totals.items())}
-    result.held.sort(key=lambda x: (x["chain"], x["address"], x["asset"]))
-    return result
+            totals[symbol]["held"] += held_amount
+    for a, d in enumerate(out[7].tolist()):
+        if d > 0:
+            totals[c.symbols.get(a, str(a))]["dropped"] += ix.to_base_units(a, d)
+
+
+def _min_hops(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct holders, ascending, each with the smallest hop it was seen at."""
+    holders = np.concatenate([h for h, _ in parts])
+    hops = np.concatenate([k for _, k in parts])
+    order = np.lexsort((hops, holders))
+    holders, hops = holders[order], hops[order]
+    first = np.ones(len(holders), np.bool_)
+    first[1:] = holders[1:] != holders[:-1]
+    return holders[first], hops[first]
+
+
+class _Scale:
+    """Per-row powers of ten of a set of transfers' assets (``GraphIndex.shifts``)."""
+
+    def __init__(self, ix: GraphIndex, asset: np.ndarray) -> None:
+        n_assets = int(asset.max(initial=0)) + 1
+        powers = [10 ** ix.shifts.get(a, 0) for a in range(n_assets)]
+        rows = asset.tolist()
+        self.factor: list[int] = [powers[a] for a in rows]
+        # float(int), as Python's float * int converts: exact up to 10**22, rounded beyond
+        self._float = np.array([float(p) for p in powers], np.float64)[asset]
+        self._ix = ix
+        self._asset = rows
+
+    def base_units(self, units: np.ndarray) -> list[int]:
+        """``GraphIndex.to_base_units`` of every row, with the same float steps."""
+        # whole part and fraction each fit int64 (else the scalar conversion, exactly)
+        ok = np.isfinite(units) & (np.abs(units) < 2.0**62) & (self._float < 2.0**62)
+        safe = np.where(ok, units, 0.0)
+        whole = np.trunc(safe)
+        frac = np.trunc((safe - whole) * self._float)
+        out = [
+            w * f + r
+            for w, f, r in zip(
+                whole.astype(np.int64).tolist(),
+                self.factor,
+                frac.astype(np.int64).tolist(),
+                strict=True,
+            )
+        ]
+        for k in np.flatnonzero(~ok).tolist():
+            out[k] = self._ix.to_base_units(self._asset[k], float(units[k]))
+        return out
+
+
+def _iso_many(epochs: np.ndarray) -> list[str]:
+    """``_iso`` of every value (unsigned 32-bit seconds: years 1970 to 2106, four digits)."""
+    seconds = np.asarray(epochs, np.int64).astype("datetime64[s]")
+    return [f"{text}Z" for text in np.datetime_as_string(seconds, unit="s").tolist()]
 
 
 def _backward(
