@@ -38,7 +38,7 @@ from counterflow.graph.index import GraphIndex
 from counterflow.graph.links import load_links
 from counterflow.graph.policies import ROLE_NORMAL, ROLE_SINK, ROLE_STOP, Policy
 from counterflow.graph.propagation import _lower_bound, forward_from_transfers
-from counterflow.graph.trace import _Chain, _epoch, _Session
+from counterflow.graph.session import GraphSession, LoadedChain, epoch_seconds
 from counterflow.store.datadir import DataDirectory
 from counterflow.store.reader import StoreReader
 
@@ -153,13 +153,17 @@ def exposure(
     packs = load_tagpacks([Path(p).resolve() for p in labels])
     link_files = [load_links(Path(p).resolve()) for p in links]
     with StoreReader(store) as reader:
-        session = _Session(store, [t for p in packs for t in p.tags], reader)
+        session = GraphSession(store, [t for p in packs for t in p.tags], reader)
         c = session.chain(name)
         subject, entity_id, members = _subject(session, store, name, address_or_entity, entity)
         ix = c.index
         times = np.asarray(ix.time)
-        lo = 0 if since is None else int(np.searchsorted(times, _epoch(since), side="left"))
-        hi = ix.n_edges if until is None else int(np.searchsorted(times, _epoch(until), "right"))
+        lo = 0 if since is None else int(np.searchsorted(times, epoch_seconds(since), side="left"))
+        hi = (
+            ix.n_edges
+            if until is None
+            else int(np.searchsorted(times, epoch_seconds(until), "right"))
+        )
         if hi < lo:
             raise InputError(f"--until {until} is before --since {since}")
         targets = np.array(sorted(members), np.int64)
@@ -195,7 +199,7 @@ def exposure(
 
 
 def _subject(
-    session: _Session, store: DataDirectory, chain: str, text: str, entity: bool
+    session: GraphSession, store: DataDirectory, chain: str, text: str, entity: bool
 ) -> tuple[str, int | None, list[int]]:
     """The subject's display name, entity id and member address ids."""
     reader = session.reader
@@ -311,7 +315,7 @@ def _edges_of(ptr: np.ndarray, edges: np.ndarray, holders: np.ndarray) -> np.nda
 
 
 def _run(
-    c: _Chain, role: np.ndarray, policy: Policy, max_hops: int, seed_edges: np.ndarray
+    c: LoadedChain, role: np.ndarray, policy: Policy, max_hops: int, seed_edges: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     # no CoinJoin split: a CoinJoin transaction pools like any other under the policy
     return forward_from_transfers(c.index, role, policy, max_hops, seed_edges)
@@ -355,8 +359,8 @@ class _Tally:
 
 
 def _received(
-    session: _Session,
-    c: _Chain,
+    session: GraphSession,
+    c: LoadedChain,
     targets: np.ndarray,
     lo: int,
     hi: int,
@@ -481,8 +485,8 @@ def _received(
 
 
 def _sent(
-    session: _Session,
-    c: _Chain,
+    session: GraphSession,
+    c: LoadedChain,
     targets: np.ndarray,
     lo: int,
     hi: int,
@@ -546,7 +550,7 @@ def _sent(
 
 
 def _direction(
-    c: _Chain,
+    c: LoadedChain,
     tally: _Tally,
     totals: dict[int, int],
     contributors: dict[tuple[str, int], list[Contributor]],

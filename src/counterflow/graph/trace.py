@@ -21,14 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from counterflow.attribution.tagpack import Tag, TagPack, load_tagpack
+from counterflow.attribution.tagpack import TagPack, load_tagpack
 from counterflow.chains.registry import get_chain, normalize_address
 from counterflow.errors import InputError
-from counterflow.graph.boundaries import Boundaries, boundaries
-from counterflow.graph.coinjoin import CoinJoins, coinjoins
-from counterflow.graph.index import GraphIndex, index_dir, load_index
+from counterflow.graph.coinjoin import CoinJoins
+from counterflow.graph.index import GraphIndex
 from counterflow.graph.links import Link, LinkFile, load_links, normal_tx
-from counterflow.graph.lookup import Lookups
 from counterflow.graph.policies import (
     BACKWARD,
     ROLE_BRIDGE,
@@ -41,6 +39,7 @@ from counterflow.graph.policies import (
     TraceParams,
 )
 from counterflow.graph.propagation import backward, forward
+from counterflow.graph.session import GraphSession, LoadedChain, epoch_seconds
 from counterflow.store.datadir import DataDirectory
 from counterflow.store.reader import StoreReader
 
@@ -143,129 +142,11 @@ def _records(items: list[Any], kind: type) -> list[dict[str, Any]]:
     return [{name: getattr(item, name) for name in names} for item in items]
 
 
-@dataclass
-class _Chain:
-    name: str
-    index: GraphIndex
-    bounds: Boundaries
-    symbols: dict[int, str]
-    coinjoins: CoinJoins | None = None
-
-
-class _Session:
-    """The chains a trace touches, each loaded once, and id <-> text lookups."""
-
-    def __init__(self, directory: DataDirectory, tags: list[Tag], reader: StoreReader) -> None:
-        self.directory = directory
-        self.tags = tags
-        self.reader = reader
-        self.chains: dict[str, _Chain] = {}
-        self.stored_chains = frozenset(directory.chains())
-        self._lookups: dict[str, Lookups | None] = {}
-
-    def chain(self, name: str) -> _Chain:
-        if name not in self.chains:
-            index = load_index(self.directory, name)
-            self._lookups[name] = index.lookups
-            tags = {t.address: t for t in self.tags if t.chain == name}
-            ids = self.address_ids(name, sorted(tags))
-            labelled = {ids[a]: tags[a] for a in sorted(ids)}
-            symbols = index.derived.get("symbols")
-            if not isinstance(symbols, dict):
-                symbols = {0: get_chain(name).native_symbol}
-                for asset_id, symbol, contract in self.reader.rows(
-                    f"SELECT asset_id, symbol, contract FROM {self.reader.table(name, 'assets')}"
-                ):
-                    if int(asset_id) != 0:
-                        symbols[int(asset_id)] = str(symbol or contract)
-                index.derived["symbols"] = symbols
-            roles = boundaries(index, labelled, cache=index_dir(self.directory, name))
-            self.chains[name] = _Chain(name, index, roles, symbols)
-        return self.chains[name]
-
-    def coinjoins(self, c: _Chain) -> CoinJoins:
-        """The chain's CoinJoin sub-transactions, detected once per trace (UTXO chains)."""
-        if c.coinjoins is None:
-            c.coinjoins = coinjoins(self.reader, c.index, cache=index_dir(self.directory, c.name))
-        return c.coinjoins
-
-    def lookups(self, chain: str) -> Lookups | None:
-        """The chain's id <-> text tables, saved with its index (None: ask the store)."""
-        if chain not in self._lookups:
-            self._lookups[chain] = load_index(self.directory, chain).lookups
-        return self._lookups[chain]
-
-    # The lookups below answer from the index's memory-mapped tables: a gather or a binary
-    # search each, where a store query scans a whole Parquet table. Texts and ids not in the
-    # store are left out of the answer, as the store query leaves them out.
-    def address_ids(self, chain: str, addresses: list[str]) -> dict[str, int]:
-        if not addresses:
-            return {}
-        tables = self.lookups(chain)
-        if tables is not None:
-            return tables.address_ids(addresses)
-        rows = self.reader.rows(
-            f"SELECT address, address_id FROM {self.reader.table(chain, 'addresses')} "
-            "WHERE address IN (SELECT unnest(?))",
-            [addresses],
-        )
-        return {str(a): int(i) for a, i in rows}
-
-    def address_texts(self, chain: str, ids: list[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        tables = self.lookups(chain)
-        if tables is not None:
-            return tables.address_texts(ids)
-        rows = self.reader.rows(
-            f"SELECT address_id, address FROM {self.reader.table(chain, 'addresses')} "
-            "WHERE address_id IN (SELECT unnest(?))",
-            [ids],
-        )
-        return {int(i): str(a) for i, a in rows}
-
-    def tx_hashes(self, chain: str, ids: list[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        tables = self.lookups(chain)
-        if tables is not None:
-            return tables.tx_hashes(ids)
-        rows = self.reader.rows(
-            f"SELECT tx_id, tx_hash FROM {self.reader.table(chain, 'transactions')} "
-            "WHERE tx_id IN (SELECT unnest(?))",
-            [ids],
-        )
-        return {int(i): str(h) for i, h in rows}
-
-    def tx_ids(self, chain: str, hashes: list[str]) -> dict[str, int]:
-        if not hashes:
-            return {}
-        tables = self.lookups(chain)
-        if tables is not None:
-            return tables.tx_ids(hashes)
-        rows = self.reader.rows(
-            f"SELECT tx_hash, tx_id FROM {self.reader.table(chain, 'transactions')} "
-            "WHERE tx_hash IN (SELECT unnest(?))",
-            [hashes],
-        )
-        return {str(h): int(i) for h, i in rows}
-
-
 _RULE_NAMES = {int(r): r.name.lower() for r in Rule}
 
 
 def _iso(epoch: int) -> str:
     return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _epoch(text: str) -> int:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"not an ISO 8601 time: {text!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp())
 
 
 def trace(
@@ -315,7 +196,7 @@ def _trace(
     seeds = [normalize_address(chain, s) for s in params.seeds]
     policy = Policy.parse(params.policy)
     with StoreReader(store) as reader:
-        session = _Session(store, [t for p in packs for t in p.tags], reader)
+        session = GraphSession(store, [t for p in packs for t in p.tags], reader)
         first = session.chain(chain)
         ids = session.address_ids(chain, seeds)
         absent = [s for s in seeds if s not in ids]
@@ -323,7 +204,7 @@ def _trace(
             raise InputError(f"address(es) not in the {chain} store: {', '.join(absent)}")
         since = 0
         if params.since is not None:
-            epoch = _epoch(params.since)
+            epoch = epoch_seconds(params.since)
             since = _first_at(np.asarray(first.index.time), epoch)
         if params.direction == BACKWARD:
             return _backward(session, params, first, [ids[s] for s in seeds], packs, link_files)
@@ -369,7 +250,7 @@ def _first_at(times: np.ndarray, epoch: int) -> int:
 
 
 def _data_document(
-    session: _Session, packs: list[TagPack], link_files: list[LinkFile]
+    session: GraphSession, packs: list[TagPack], link_files: list[LinkFile]
 ) -> dict[str, Any]:
     return {
         "store": {
@@ -394,10 +275,10 @@ class _Leg:
 
 
 def _forward(
-    session: _Session,
+    session: GraphSession,
     params: TraceParams,
     policy: Policy,
-    first: _Chain,
+    first: LoadedChain,
     seed_ids: list[int],
     since: int,
     packs: list[TagPack],
@@ -548,7 +429,7 @@ _GROUPED: dict[tuple[tuple[str, str], ...], dict[tuple[str, str], list[Link]]] =
 
 
 def _theft_leg(
-    session: _Session, params: TraceParams, first: _Chain, seed_ids: list[int], since: int
+    session: GraphSession, params: TraceParams, first: LoadedChain, seed_ids: list[int], since: int
 ) -> _Leg:
     """Seed the theft transactions' transfers out of the seeds, each tainted in full.
 
@@ -577,7 +458,7 @@ def _theft_leg(
     return leg
 
 
-def _decimals(session: _Session, c: _Chain) -> dict[int, int]:
+def _decimals(session: GraphSession, c: LoadedChain) -> dict[int, int]:
     spec = get_chain(c.name)
     decimals = {0: spec.native_decimals}
     for asset_id, value in session.reader.rows(
@@ -588,7 +469,9 @@ def _decimals(session: _Session, c: _Chain) -> dict[int, int]:
     return decimals
 
 
-def _release_edges(session: _Session, c: _Chain, links: list[Link]) -> dict[tuple[str, str], int]:
+def _release_edges(
+    session: GraphSession, c: LoadedChain, links: list[Link]
+) -> dict[tuple[str, str], int]:
     """The transfer each release pays to its address, keyed by (release tx, address)."""
     mine = [link for link in links if link.release_chain == c.name]
     txs = session.tx_ids(c.name, sorted({link.release_tx for link in mine}))
@@ -613,7 +496,7 @@ def _release_edges(session: _Session, c: _Chain, links: list[Link]) -> dict[tupl
 
 
 def _assemble(
-    session: _Session,
+    session: GraphSession,
     params: TraceParams,
     raw: list[tuple[_Leg, tuple[np.ndarray, ...]]],
     seed_ids: list[int],
@@ -670,8 +553,8 @@ _ROLE_KINDS = {ROLE_DEX: "dex", ROLE_MIXER: "mixer", ROLE_BRIDGE: "bridge", ROLE
 
 
 def _assemble_leg(
-    session: _Session,
-    c: _Chain,
+    session: GraphSession,
+    c: LoadedChain,
     leg: _Leg,
     out: tuple[np.ndarray, ...],
     poison: bool,
@@ -862,9 +745,9 @@ def _iso_many(epochs: np.ndarray) -> list[str]:
 
 
 def _backward(
-    session: _Session,
+    session: GraphSession,
     params: TraceParams,
-    first: _Chain,
+    first: LoadedChain,
     seed_ids: list[int],
     packs: list[TagPack],
     link_files: list[LinkFile],

@@ -59,7 +59,7 @@ from counterflow.graph.policies import (
     Policy,
 )
 from counterflow.graph.propagation import forward_from_transfers
-from counterflow.graph.trace import _Chain, _Session
+from counterflow.graph.session import GraphSession, LoadedChain
 from counterflow.screening.policy import ScreeningPolicy
 from counterflow.store.datadir import DataDirectory
 from counterflow.store.reader import StoreReader
@@ -283,7 +283,7 @@ def _compute(
     services.sort(key=lambda t: (role_of(t.category) == ROLE_STOP, t.category, t.label))
     graph_tags: list[Tag] = [t.to_graph_tag() for t in services]
     with StoreReader(directory) as reader:
-        session = _Session(directory, graph_tags, reader)
+        session = GraphSession(directory, graph_tags, reader)
         c = session.chain(ix.chain)
         ix = c.index
         rule = Policy.parse(policy.propagation)
@@ -377,7 +377,7 @@ def _listed_groups(tags: Sequence[StoredTag], ids: dict[str, int]) -> list[_Grou
 def _entity_groups(
     reader: StoreReader,
     chain: str,
-    c: _Chain,
+    c: LoadedChain,
     groups: list[_Group],
     min_confidence: float,
     first_id: int,
@@ -505,7 +505,7 @@ def _bottleneck(
 
 
 def _service_groups(
-    c: _Chain, role: int, via: str, first_id: int, session: _Session
+    c: LoadedChain, role: int, via: str, first_id: int, session: GraphSession
 ) -> list[_Group]:
     """One designation per labelled mixer (bridge) service, by its service name."""
     by_name: dict[str, list[int]] = defaultdict(list)
@@ -548,7 +548,7 @@ def _seed_edges(ix: GraphIndex, holders: Sequence[int], cutoff: int) -> np.ndarr
 
 
 def _run(
-    c: _Chain,
+    c: LoadedChain,
     role: np.ndarray,
     rule: Policy,
     max_hops: int,
@@ -568,7 +568,7 @@ def _run(
     )
 
 
-def _mixing_role(c: _Chain, role: np.ndarray, cj: CoinJoins) -> np.ndarray:
+def _mixing_role(c: LoadedChain, role: np.ndarray, cj: CoinJoins) -> np.ndarray:
     """``role`` with every mixing pool a boundary: mixer pools and CoinJoin transactions."""
     ix = c.index
     unmixed = role.copy()
@@ -581,7 +581,7 @@ def _mixing_role(c: _Chain, role: np.ndarray, cj: CoinJoins) -> np.ndarray:
 
 def _exposure_runs(
     builder: _Rows,
-    c: _Chain,
+    c: LoadedChain,
     cj: CoinJoins,
     rule: Policy,
     policy: ScreeningPolicy,
@@ -613,7 +613,7 @@ def _exposure_runs(
 
 def _proximity_runs(
     builder: _Rows,
-    c: _Chain,
+    c: LoadedChain,
     rule: Policy,
     policy: ScreeningPolicy,
     kind: int,
@@ -753,7 +753,7 @@ class _Rows:
         categories: list[str],
         designations: list[Designation],
         symbols: dict[int, str],
-        names: _Session,
+        names: GraphSession,
     ) -> DesignationTable:
         ix = self.ix
         if self.parts:
