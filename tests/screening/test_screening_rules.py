@@ -177,6 +177,19 @@ def test_batch_equals_single(screener: Screener) -> None:
     assert [f.to_json() for f in found] == [b.to_json() for b in batch if b.reasons]
 
 
+def test_batch_judges_each_item_on_its_own_chain(screener: Screener) -> None:
+    """An EVM text is the same on every EVM chain: a listing on Ethereum is no hit on BSC."""
+    single = screener.screen([ScreenRequest(addr("L"))], at=BEFORE_DELISTING)[0]
+    texts = [addr("L"), addr("L"), addr("Z"), addr("L")]
+    chains = ["ethereum", "bsc", "ethereum", None]
+    table, _ = screener.screen_table(texts, chains, at=BEFORE_DELISTING)
+    assert table.column("chain").to_pylist() == ["ethereum", "bsc", "ethereum", "ethereum"]
+    risk = table.column("risk").to_pylist()
+    assert risk[0] == risk[3] == single.risk.value != "none"
+    assert risk[1] == "none"
+    assert table.column("reasons").to_pylist()[1] == 0
+
+
 def test_chain_is_inferred_and_invalid_addresses_are_named(screener: Screener) -> None:
     [result] = screener.screen([ScreenRequest(addr("L").upper().replace("0X", "0x"))])
     assert (result.chain, result.address) == ("ethereum", addr("L"))

@@ -169,21 +169,25 @@ class Screener:
         texts = [plain(keys).cast(pa.string()) for keys, _, _ in sets]
         union = dictionary(pa.concat_arrays(texts) if texts else pa.array([], pa.string()))
         slots = np.asarray(union.indices.to_numpy(zero_copy_only=False), np.int64)
-        key_rank = np.zeros((len(union.dictionary), len(batch.names)), np.int8)
-        key_count = np.zeros((len(union.dictionary), len(batch.names)), np.int64)
+        # per key, its level and count on each chain present in the batch (one column each)
+        column = np.full(len(batch.names), -1, np.int64)
+        column[present] = np.arange(len(present))
+        key_rank = np.zeros((len(union.dictionary), len(present)), np.int8)
+        key_count = np.zeros((len(union.dictionary), len(present)), np.int64)
         start = 0
-        for code, (keys, ranks, counts) in zip(present.tolist(), sets, strict=True):
+        for c, (keys, ranks, counts) in enumerate(sets):
             mine = slots[start : start + len(keys)]
-            key_rank[mine, code] = ranks
-            key_count[mine, code] = counts
+            key_rank[mine, c] = ranks
+            key_count[mine, c] = counts
             start += len(keys)
         found = pc.fill_null(pc.index_in(batch.addresses, value_set=union.dictionary), -1)
         where = np.asarray(found.to_numpy(zero_copy_only=False), np.int64)
         hits = np.flatnonzero((where >= 0) & (batch.codes >= 0))
         rank = np.zeros(n, np.int8)
         count = np.zeros(n, np.int64)
-        rank[hits] = key_rank[where[hits], batch.codes[hits]]
-        count[hits] = key_count[where[hits], batch.codes[hits]]
+        columns = column[batch.codes[hits]]
+        rank[hits] = key_rank[where[hits], columns]
+        count[hits] = key_count[where[hits], columns]
         names = [level.value for level in RiskLevel]
         rank_codes = rank.astype(np.int32)
         for position, _ in batch.errors:
