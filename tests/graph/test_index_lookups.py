@@ -13,6 +13,7 @@ from conftest import Traced
 from counterflow.graph import lookup
 from counterflow.graph.index import index_dir, load_index
 from counterflow.graph.lookup import build_lookups
+from counterflow.graph.session import GraphSession
 from counterflow.store.reader import StoreReader
 
 
@@ -144,3 +145,26 @@ def test_transfers_read_in_key_order_with_exact_amounts(tmp_path: Path) -> None:
     assert got["units"] == [10**12, (2**70 + 3) // 10**6, 0, 5]
     assert got["rem"] == [0, (2**70 + 3) % 10**6, 0, 0]
     assert got["time"] == [3, 2, 2, 0]
+
+
+@pytest.mark.parametrize("chain", ["bitcoin", "ethereum"])
+def test_a_session_without_lookup_tables_asks_the_store_the_same(bybit: Traced, chain: str) -> None:
+    with StoreReader(bybit.store) as reader:
+        tables = GraphSession(bybit.store, [], reader)
+        store = GraphSession(bybit.store, [], reader)
+        store._lookups[chain] = None  # an index saved without its lookup tables
+        addresses = reader.rows(
+            f"SELECT address_id, address FROM {reader.table(chain, 'addresses')} LIMIT 40"
+        )
+        txs = reader.rows(
+            f"SELECT tx_id, tx_hash FROM {reader.table(chain, 'transactions')} LIMIT 40"
+        )
+        ids, texts = [int(i) for i, _ in addresses], [str(a) for _, a in addresses]
+        hashes, tx_ids = [str(h) for _, h in txs], [int(i) for i, _ in txs]
+        for session in (tables, store):
+            found = session.address_ids(chain, [*texts, "not-stored"])
+            assert found == dict(zip(texts, ids, strict=True))
+            assert session.address_texts(chain, ids) == dict(zip(ids, texts, strict=True))
+            assert session.tx_ids(chain, hashes) == dict(zip(hashes, tx_ids, strict=True))
+            assert session.tx_hashes(chain, tx_ids) == dict(zip(tx_ids, hashes, strict=True))
+            assert session.address_ids(chain, []) == {}

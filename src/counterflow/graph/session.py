@@ -9,8 +9,10 @@ search each), falling back to the store where an index was saved without them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from counterflow.attribution.tagpack import Tag
 from counterflow.chains.registry import get_chain
@@ -21,6 +23,9 @@ from counterflow.graph.index import GraphIndex, index_dir, load_index
 from counterflow.graph.lookup import Lookups
 from counterflow.store.datadir import DataDirectory
 from counterflow.store.reader import StoreReader
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass
@@ -82,56 +87,49 @@ class GraphSession:
     # search each, where a store query scans a whole Parquet table. Texts and ids not in the
     # store are left out of the answer, as the store query leaves them out.
     def address_ids(self, chain: str, addresses: list[str]) -> dict[str, int]:
-        if not addresses:
-            return {}
-        tables = self.lookups(chain)
+        tables = self.lookups(chain) if addresses else None
         if tables is not None:
             return tables.address_ids(addresses)
-        rows = self.reader.rows(
-            f"SELECT address, address_id FROM {self.reader.table(chain, 'addresses')} "
-            "WHERE address IN (SELECT unnest(?))",
-            [addresses],
-        )
-        return {str(a): int(i) for a, i in rows}
+        return self._stored(chain, "addresses", "address", "address_id", addresses, str, int)
 
     def address_texts(self, chain: str, ids: list[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        tables = self.lookups(chain)
+        tables = self.lookups(chain) if ids else None
         if tables is not None:
             return tables.address_texts(ids)
-        rows = self.reader.rows(
-            f"SELECT address_id, address FROM {self.reader.table(chain, 'addresses')} "
-            "WHERE address_id IN (SELECT unnest(?))",
-            [ids],
-        )
-        return {int(i): str(a) for i, a in rows}
+        return self._stored(chain, "addresses", "address_id", "address", ids, int, str)
 
     def tx_hashes(self, chain: str, ids: list[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        tables = self.lookups(chain)
+        tables = self.lookups(chain) if ids else None
         if tables is not None:
             return tables.tx_hashes(ids)
-        rows = self.reader.rows(
-            f"SELECT tx_id, tx_hash FROM {self.reader.table(chain, 'transactions')} "
-            "WHERE tx_id IN (SELECT unnest(?))",
-            [ids],
-        )
-        return {int(i): str(h) for i, h in rows}
+        return self._stored(chain, "transactions", "tx_id", "tx_hash", ids, int, str)
 
     def tx_ids(self, chain: str, hashes: list[str]) -> dict[str, int]:
-        if not hashes:
-            return {}
-        tables = self.lookups(chain)
+        tables = self.lookups(chain) if hashes else None
         if tables is not None:
             return tables.tx_ids(hashes)
+        return self._stored(chain, "transactions", "tx_hash", "tx_id", hashes, str, int)
+
+    def _stored(
+        self,
+        chain: str,
+        table: str,
+        key: str,
+        value: str,
+        keys: Sequence[K],
+        key_type: Callable[[Any], K],
+        value_type: Callable[[Any], V],
+    ) -> dict[K, V]:
+        """``key`` -> ``value`` of ``table`` for ``keys``, asked of the store (an index saved
+        without lookup tables)."""
+        if not keys:
+            return {}
         rows = self.reader.rows(
-            f"SELECT tx_hash, tx_id FROM {self.reader.table(chain, 'transactions')} "
-            "WHERE tx_hash IN (SELECT unnest(?))",
-            [hashes],
+            f"SELECT {key}, {value} FROM {self.reader.table(chain, table)} "
+            f"WHERE {key} IN (SELECT unnest(?))",
+            [list(keys)],
         )
-        return {str(h): int(i) for h, i in rows}
+        return {key_type(k): value_type(v) for k, v in rows}
 
 
 def epoch_seconds(text: str) -> int:
