@@ -10,9 +10,10 @@ needs; ``sha256_short`` and ``keccak256_short`` wrap them for Python callers and
 compare them with hashlib and pycryptodome.
 
 Keccak-f[1600] is written out over 25 scalar lanes (not an array indexed through tables) so
-that the lanes live in registers: that is about five times quicker per hash. The rotation
-offsets in it are FIPS 202's rho table; the round constants are derived below from their
-LFSR definition, and SHA-256's from the primes that define them.
+that the lanes live in registers (about 0.3-0.45 µs a hash here, where the table-driven loop
+took about twice that). The rotation offsets in it are FIPS 202's rho table; the round
+constants are derived below from their LFSR definition, and SHA-256's from the primes that
+define them.
 """
 
 from __future__ import annotations
