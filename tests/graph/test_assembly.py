@@ -11,6 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import Traced
 from counterflow.graph import lookup
@@ -41,12 +43,62 @@ def test_base_units_match_the_scalar_conversion() -> None:
         np.float64,
     )
     expected = [ix.to_base_units(a, float(u)) for a, u in zip(rows, units.tolist(), strict=True)]
-    assert _Scale(ix, np.asarray(rows, np.int64)).base_units(units) == expected
+    assert _Scale(ix, np.asarray(rows, np.int64)).base_units(units).tolist() == expected
+
+
+_SHIFTS = {0: 0, 1: 7, 2: 18, 3: 23}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 2**63 - 1), st.integers(0, 10**23 - 1)),
+        min_size=0,
+        max_size=40,
+    )
+)
+def test_exact_amounts_match_the_scalar_conversion(rows: list[tuple[int, int, int]]) -> None:
+    """Rows that fit 64 bits and rows that overflow them give ``exact_amount``'s integers."""
+    asset = [a for a, _, _ in rows]
+    units = np.array([u for _, u, _ in rows], np.int64)
+    rem = np.array([r % min(10 ** _SHIFTS[a], 2**63) for a, _, r in rows], np.int64)
+    ix = _index(_SHIFTS, asset)
+    expected = [
+        u * 10 ** _SHIFTS[a] + r
+        for a, u, r in zip(asset, units.tolist(), rem.tolist(), strict=True)
+    ]
+    assert _Scale(ix, np.asarray(asset, np.int64)).exact(units, rem).tolist() == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.floats(min_value=0.0, max_value=1e30, allow_nan=False, allow_infinity=False),
+        ),
+        min_size=0,
+        max_size=40,
+    )
+)
+def test_base_units_match_for_any_amount(rows: list[tuple[int, float]]) -> None:
+    asset = [a for a, _ in rows]
+    units = np.array([u for _, u in rows], np.float64)
+    ix = _index(_SHIFTS, asset)
+    expected = [ix.to_base_units(a, u) for a, u in rows]
+    assert _Scale(ix, np.asarray(asset, np.int64)).base_units(units).tolist() == expected
 
 
 def test_times_match_the_scalar_format() -> None:
     epochs = np.array([0, 1, 1_767_225_600, 1_767_225_600, 2**32 - 1, 951_782_400], np.uint32)
     assert _iso_many(epochs) == [_iso(int(t)) for t in epochs.tolist()]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**32 - 1), max_size=50))
+def test_any_time_is_formatted_as_the_scalar_format(epochs: list[int]) -> None:
+    """Leap days, century years and month ends included: the whole uint32 range."""
+    assert _iso_many(np.array(epochs, np.uint32)) == [_iso(t) for t in epochs]
 
 
 @pytest.mark.parametrize("epoch", [-5, 0, 1, 9, 10, 11, 30, 31, 2**32 - 1, 2**32, 10**12])

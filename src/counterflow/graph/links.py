@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,24 +65,52 @@ def load_links(path: str | Path) -> LinkFile:
     """The links of a bridge ledger file, parsed once per version of the file's bytes.
 
     A service answering many traces reads the same ledger each time; validating every
-    address again would cost more than the trace.
+    address again would cost more than the trace, and hashing a large ledger costs as much
+    as a small trace. So a ledger is parsed once per content hash, and the hash is reused
+    while the file's identity (device, inode, size, change and modification times) is
+    unchanged, as git's index does. Any write changes the change time, which no user
+    command can set back; a file changed within the clock's granularity of being read is
+    hashed again (a "racy" entry), so a hash reused is always the hash of the bytes.
     """
     file = Path(path)
+    try:
+        stat = file.stat()
+    except FileNotFoundError:
+        raise InputError(f"{file}: no such links file") from None
+    identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    seen = _SEEN.get(str(file))
+    if seen is not None and seen[0] == identity and seen[1] in _PARSED:
+        return _PARSED[seen[1]]
+    read_at = time.time_ns()
     try:
         data = file.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{file}: no such links file") from None
     key = (str(file), hashlib.sha256(data).hexdigest())
     if key not in _PARSED:
-        _PARSED.clear()  # keep only the latest ledgers: they can be large
-        _PARSED[key] = _parse_links(file, data)
+        while len(_PARSED) >= _KEPT:  # only the latest few ledgers: they can be large
+            del _PARSED[next(iter(_PARSED))]
+        _PARSED[key] = _parse_links(file, data, key[1])
+    settled = max(stat.st_mtime_ns, stat.st_ctime_ns) < read_at - _RACY_NS
+    if settled and len(data) == stat.st_size:
+        if len(_SEEN) >= 64:
+            _SEEN.clear()
+        _SEEN[str(file)] = (identity, key)
+    else:
+        _SEEN.pop(str(file), None)
     return _PARSED[key]
 
 
 _PARSED: dict[tuple[str, str], LinkFile] = {}
+_KEPT = 4
+#: Per path: the file identity last hashed and the content key it had.
+_SEEN: dict[str, tuple[tuple[int, ...], tuple[str, str]]] = {}
+#: File times are kept at the kernel's clock tick, coarser than nanoseconds; a file changed
+#: less than this before it was read may change again with the same times.
+_RACY_NS = 2_000_000_000
 
 
-def _parse_links(file: Path, data: bytes) -> LinkFile:
+def _parse_links(file: Path, data: bytes, sha256: str) -> LinkFile:
     lines = data.decode("utf-8").splitlines()
     reader = csv.DictReader(lines)
     missing = [c for c in LINK_COLUMNS if c not in (reader.fieldnames or [])]
@@ -125,4 +154,4 @@ def _parse_links(file: Path, data: bytes) -> LinkFile:
                 confidence=confidence,
             )
         )
-    return LinkFile(str(file), hashlib.sha256(data).hexdigest(), tuple(links))
+    return LinkFile(str(file), sha256, tuple(links))

@@ -22,8 +22,10 @@ text. ``tx_state`` says which table holds an id: 0 none, 1 the 32-byte one, 2 th
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numba
 import numpy as np
@@ -81,6 +83,10 @@ class Lookups:
         """The stored text of every id that has a row; others are left out."""
         wanted = _valid_ids(ids, len(self.addr_offsets) - 1, self.addr_missing)
         buf, bounds = _slices(self.addr_blob, self.addr_offsets, wanted)
+        if buf.isascii():  # every address form is; decoded once, then sliced
+            text = buf.decode("ascii")
+            pieces = [text[a:b] for a, b in itertools.pairwise(bounds)]
+            return dict(zip(wanted.tolist(), pieces, strict=True))
         return {i: buf[bounds[k] : bounds[k + 1]].decode() for k, i in enumerate(wanted.tolist())}
 
     def address_ids(self, texts: list[str]) -> dict[str, int]:
@@ -113,15 +119,13 @@ class Lookups:
     # -- transactions -------------------------------------------------------------------------
     def tx_hashes(self, ids: list[int]) -> dict[int, str]:
         """The stored hash text of every tx id that has a row; others are left out."""
-        wanted = np.array([i for i in ids if 0 <= i < len(self.tx_state)], np.int64)
+        wanted = np.asarray(ids, np.int64)
+        wanted = wanted[(wanted >= 0) & (wanted < len(self.tx_state))]
         state = np.asarray(self.tx_state[wanted])
-        found: dict[int, str] = {}
         regular = wanted[state == _REGULAR]
-        # hex digits for all rows at once, one str sliced per row
-        digits = _HEX_PAIRS[np.asarray(self.tx_bytes[regular])].tobytes().decode("ascii")
-        prefix = self.prefix
-        for k, i in enumerate(regular.tolist()):
-            found[i] = prefix + digits[64 * k : 64 * k + 64]
+        found = dict(
+            zip(regular.tolist(), _hex_texts(self.prefix, self.tx_bytes[regular]), strict=True)
+        )
         odd = wanted[state == _ODD]
         if len(odd):
             rows = np.searchsorted(self.odd_ids, odd)
@@ -160,7 +164,8 @@ class Lookups:
 
 
 def _valid_ids(ids: list[int], n: int, missing: np.ndarray) -> np.ndarray:
-    wanted = np.array([i for i in ids if 0 <= i < n], np.int64)
+    wanted = np.asarray(ids, np.int64)
+    wanted = wanted[(wanted >= 0) & (wanted < n)]
     if len(missing) and len(wanted):
         wanted = wanted[~np.isin(wanted, missing)]
     return wanted
@@ -232,7 +237,27 @@ def _hash_into(blob: np.ndarray, offsets: np.ndarray, out: np.ndarray) -> None:
         out[i] = h ^ (h >> np.uint64(31))
 
 
-_HEX_PAIRS = np.array([f"{b:02x}".encode() for b in range(256)], dtype="S2")
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", np.uint8).astype(np.uint32)
+
+
+def _hex_texts(prefix: str, rows: np.ndarray) -> list[str]:
+    """``prefix`` + the lowercase hex of every row of 32 bytes, as str objects.
+
+    The code points of all texts are written into one array viewed as fixed-width unicode,
+    whose ``tolist`` makes the strings in one C loop instead of one slice and one
+    concatenation per hash in Python.
+    """
+    raw = np.asarray(rows, np.uint8).reshape(-1, 32)
+    start = len(prefix)
+    width = start + 64
+    points = np.empty((len(raw), width), np.uint32)
+    points[:, :start] = np.array([ord(ch) for ch in prefix], np.uint32)
+    points[:, start::2] = _HEX_DIGITS[raw >> 4]
+    points[:, start + 1 :: 2] = _HEX_DIGITS[raw & 15]
+    texts = cast(list[str], points.view(np.dtype((np.str_, width))).ravel().tolist())
+    return texts
+
+
 _HEX = np.full(256, -1, np.int8)
 _HEX[np.frombuffer(b"0123456789abcdef", np.uint8)] = np.arange(16, dtype=np.int8)
 

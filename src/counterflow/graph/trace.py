@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -46,7 +46,7 @@ from counterflow.store.reader import StoreReader
 RESULT_FORMAT = "counterflow-trace/1"
 
 
-@dataclass
+@dataclass(slots=True)
 class TracedTransfer:
     """One transfer that carried taint, with why (the rule) and how much."""
 
@@ -142,7 +142,9 @@ def _records(items: list[Any], kind: type) -> list[dict[str, Any]]:
     return [{name: getattr(item, name) for name in names} for item in items]
 
 
-_RULE_NAMES = {int(r): r.name.lower() for r in Rule}
+#: Rule names indexed by the rule's number, as the kernel writes it.
+_RULE_TEXTS = [r.name.lower() for r in sorted(Rule)]
+assert [int(r) for r in sorted(Rule)] == list(range(len(_RULE_TEXTS)))
 
 
 def _iso(epoch: int) -> str:
@@ -585,18 +587,17 @@ def _assemble_leg(
     )
     hashes = session.tx_hashes(c.name, np.unique(tx_e[tx_e >= 0]).tolist())
     scale = _Scale(ix, asset_e)
-    units = np.asarray(ix.units[edges], np.int64).tolist()
-    rem = np.asarray(ix.rem[edges], np.int64).tolist()
-    amount = [u * m + r for u, m, r in zip(units, scale.factor, rem, strict=True)]
+    exact = scale.exact(np.asarray(ix.units[edges], np.int64), np.asarray(ix.rem[edges], np.int64))
     # the kernel ran on fractional units: a whole transfer is reported exactly
-    whole = (taint >= value_e * (1 - 1e-12)).tolist()
+    whole = taint >= value_e * (1 - 1e-12)
     share = scale.base_units(taint)
-    tainted = [a if w else min(a, s) for a, w, s in zip(amount, whole, share, strict=True)]
-    cap = 2**127
-    incoming = [min(v, cap) for v in scale.base_units(taint_in)]
+    amount: list[int] = exact.tolist()
+    tainted_column = np.where(whole, exact, np.minimum(exact, share))
+    tainted: list[int] = tainted_column.tolist()
+    incoming: list[int] = np.minimum(scale.base_units(taint_in), 2**127).tolist()
     symbols = [c.symbols.get(a, str(a)) for a in range(int(asset_e.max(initial=0)) + 1)]
-    asset_symbol = [symbols[a] for a in asset_e.tolist()]
-    tx_hash = [hashes.get(t) for t in tx_e.tolist()]
+    asset_symbol = np.array(symbols, dtype=object)[asset_e].tolist()
+    tx_hash = _texts_at(hashes, tx_e)
     time_text = _iso_many(np.asarray(ix.time[edges]))
     hop_list = hops.tolist()
     n = len(edges)
@@ -608,23 +609,24 @@ def _assemble_leg(
             tx_hash,
             np.asarray(ix.block[edges]).tolist(),
             time_text,
-            [names.get(h) for h in src_e.tolist()],
-            [names.get(h) for h in dst_e.tolist()],
+            _texts_at(names, src_e),
+            _texts_at(names, dst_e),
             asset_symbol,
             amount,
             tainted,
             incoming,
-            [_RULE_NAMES[r] for r in rules.tolist()],
+            np.array(_RULE_TEXTS, dtype=object)[rules].tolist(),
             [leg.confidence] * n,
         )
     )
 
     def add(category: str, rows: np.ndarray) -> None:
-        for k in rows.tolist():
-            totals[asset_symbol[k]][category] += tainted[k]
+        """Add the tainted amounts of the rows in the mask to ``category``, per asset."""
+        for a in np.unique(asset_e[rows]).tolist():
+            totals[symbols[a]][category] += tainted_column[rows & (asset_e == a)].sum()
 
-    add("seeded", np.flatnonzero(rules == Rule.SEED))
-    add("bridged_in", np.flatnonzero(rules == Rule.BRIDGE))
+    add("seeded", rules == Rule.SEED)
+    add("bridged_in", rules == Rule.BRIDGE)
     at_service = (role_e == ROLE_STOP) & c.bounds.services.contains(dst_e)
     for k in np.flatnonzero(at_service).tolist():
         service, category, found_by = c.bounds.services[int(dst_e[k])]
@@ -643,10 +645,10 @@ def _assemble_leg(
                 confidence=leg.confidence,
             )
         )
-    add("destinations", np.flatnonzero(at_service))
+    add("destinations", at_service)
     rest = ~at_service
-    add("fees", np.flatnonzero(rest & (role_e == ROLE_SINK)))
-    add("bridged_out", np.flatnonzero(rest & (role_e == ROLE_BRIDGE)))
+    add("fees", rest & (role_e == ROLE_SINK))
+    add("bridged_out", rest & (role_e == ROLE_BRIDGE))
     if ix.utxo:
         unspent = np.asarray(ix.link[edges], np.int64) < 0
         held = rest & (role_e != ROLE_SINK) & (role_e != ROLE_BRIDGE) & is_addr_dst & unspent
@@ -705,43 +707,98 @@ def _min_hops(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, n
 
 
 class _Scale:
-    """Per-row powers of ten of a set of transfers' assets (``GraphIndex.shifts``)."""
+    """Per-row powers of ten of a set of transfers' assets (``GraphIndex.shifts``).
+
+    Amounts are exact Python integers (wei overflows 64 bits above ~9.2 ETH), but most rows
+    fit 64 bits: those are computed for the whole column in numpy, and only the rows that
+    would overflow take the per-row Python path, which gives the same integers.
+    """
 
     def __init__(self, ix: GraphIndex, asset: np.ndarray) -> None:
         n_assets = int(asset.max(initial=0)) + 1
         powers = [10 ** ix.shifts.get(a, 0) for a in range(n_assets)]
-        rows = asset.tolist()
-        self.factor: list[int] = [powers[a] for a in rows]
+        # a whole part below the limit times the power, plus a remainder below the power,
+        # stays under 2**63; a power too large for int64 has limit 0 (always the slow path)
+        self._power = np.array([p if p < 2**62 else 1 for p in powers], np.int64)[asset]
+        self._limit = np.array([2**62 // p if p < 2**62 else 0 for p in powers], np.int64)[asset]
         # float(int), as Python's float * int converts: exact up to 10**22, rounded beyond
         self._float = np.array([float(p) for p in powers], np.float64)[asset]
+        self._big = np.array(powers, dtype=object)[asset]
         self._ix = ix
-        self._asset = rows
+        self._asset = asset
 
-    def base_units(self, units: np.ndarray) -> list[int]:
-        """``GraphIndex.to_base_units`` of every row, with the same float steps."""
-        # whole part and fraction each fit int64 (else the scalar conversion, exactly)
-        ok = np.isfinite(units) & (np.abs(units) < 2.0**62) & (self._float < 2.0**62)
-        safe = np.where(ok, units, 0.0)
-        whole = np.trunc(safe)
-        frac = np.trunc((safe - whole) * self._float)
-        out = [
-            w * f + r
-            for w, f, r in zip(
-                whole.astype(np.int64).tolist(),
-                self.factor,
-                frac.astype(np.int64).tolist(),
-                strict=True,
-            )
-        ]
-        for k in np.flatnonzero(~ok).tolist():
-            out[k] = self._ix.to_base_units(self._asset[k], float(units[k]))
+    def exact(self, units: np.ndarray, rem: np.ndarray) -> np.ndarray:
+        """``units * 10**shift + rem`` of every row (``GraphIndex.exact_amount``), as ints."""
+        fits = (units >= 0) & (units < self._limit)
+        out: np.ndarray = (np.where(fits, units, 0) * self._power + rem).astype(object)
+        wide = ~fits
+        if wide.any():
+            out[wide] = units[wide].astype(object) * self._big[wide] + rem[wide].astype(object)
+        return out
+
+    def base_units(self, units: np.ndarray) -> np.ndarray:
+        """``GraphIndex.to_base_units`` of every row, with the same float steps, as ints."""
+        finite = np.isfinite(units) & (np.abs(units) < 2.0**62)
+        whole = np.trunc(np.where(finite, units, 0.0))
+        frac = np.trunc((np.where(finite, units, 0.0) - whole) * self._float)
+        fits = finite & (np.abs(whole) < self._limit)
+        out: np.ndarray = (np.where(fits, whole, 0.0).astype(np.int64) * self._power).astype(object)
+        out += frac.astype(np.int64).astype(object)
+        # too wide for 64 bits, but each part fits: whole and fraction as exact ints
+        wide = finite & ~fits & (self._float < 2.0**62)
+        if wide.any():
+            out[wide] = whole[wide].astype(np.int64).astype(object) * self._big[wide] + frac[
+                wide
+            ].astype(np.int64).astype(object)
+        for k in np.flatnonzero(~fits & ~wide).tolist():
+            out[k] = self._ix.to_base_units(int(self._asset[k]), float(units[k]))
         return out
 
 
+def _texts_at(texts: dict[int, str], keys: np.ndarray) -> list[str | None]:
+    """``texts.get(key)`` for every key, looked up once per distinct key."""
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    table = np.empty(len(distinct), dtype=object)
+    table[:] = [texts.get(k) for k in distinct.tolist()]
+    found: list[str | None] = table[inverse].tolist()
+    return found
+
+
 def _iso_many(epochs: np.ndarray) -> list[str]:
-    """``_iso`` of every value (unsigned 32-bit seconds: years 1970 to 2106, four digits)."""
-    seconds = np.asarray(epochs, np.int64).astype("datetime64[s]")
-    return [f"{text}Z" for text in np.datetime_as_string(seconds, unit="s").tolist()]
+    """``_iso`` of every value (unsigned 32-bit seconds: years 1970 to 2106, four digits).
+
+    The calendar fields are computed for the whole column (days to civil dates as in
+    H. Hinnant's ``civil_from_days``) and written as the code points of fixed-width texts,
+    whose ``tolist`` makes the strings in one C loop.
+    """
+    seconds = np.asarray(epochs, np.int64)
+    days, clock = np.divmod(seconds, 86_400)
+    shifted = days + 719_468  # days since 0000-03-01
+    era = shifted // 146_097
+    day_of_era = shifted - era * 146_097
+    year_of_era = (
+        day_of_era - day_of_era // 1_460 + day_of_era // 36_524 - day_of_era // 146_096
+    ) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    month_index = (5 * day_of_year + 2) // 153  # March is 0
+    day = day_of_year - (153 * month_index + 2) // 5 + 1
+    month = np.where(month_index < 10, month_index + 3, month_index - 9)
+    year = year_of_era + era * 400 + (month <= 2)
+    hour, rest = np.divmod(clock, 3_600)
+    minute, second = np.divmod(rest, 60)
+    points = np.empty((len(seconds), 20), np.uint32)
+    zero = ord("0")
+    for column, (value, width) in zip(
+        (0, 5, 8, 11, 14, 17),
+        ((year, 4), (month, 2), (day, 2), (hour, 2), (minute, 2), (second, 2)),
+        strict=True,
+    ):
+        for place in range(width):
+            points[:, column + width - 1 - place] = zero + (value // 10**place) % 10
+    for column, mark in ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "Z")):
+        points[:, column] = ord(mark)
+    texts = cast(list[str], points.view(np.dtype((np.str_, 20))).ravel().tolist())
+    return texts
 
 
 def _backward(
