@@ -893,7 +893,14 @@ def trace_command(
     "links",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Bridge links CSV (repeatable; recorded with the report).",
+    help="Bridge links CSV (repeatable): value is followed across the bridges they link.",
+)
+@click.option(
+    "--min-link-confidence",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Bridge links less sure than this are not followed.",
 )
 @json_option
 @click.pass_obj
@@ -909,6 +916,7 @@ def exposure_command(
     until: str | None,
     labels: tuple[Path, ...],
     links: tuple[Path, ...],
+    min_link_confidence: float,
     as_json: bool,
 ) -> None:
     """Share of an address's received (sent) value from (to) each risk category within N hops."""
@@ -923,6 +931,7 @@ def exposure_command(
         policy=policy,
         labels=labels,
         links=links,
+        min_link_confidence=min_link_confidence,
         entity=entity,
         since=since,
         until=until,
@@ -936,26 +945,43 @@ def exposure_command(
                 title=f"{name} ({report.subject}, {report.params['policy']}, "
                 f"≤ {report.params['max_hops']} hops)"
             )
-            for column in ("asset", "category", "amount", "share", "direct", "min hop", "top"):
-                numeric = column in ("amount", "share", "direct", "min hop")
+            crossed = any(c.via_links for c in part.categories)
+            columns = ["asset", "category", "amount", "share", "direct", "min hop"]
+            columns += ["across links", "link confidence"] if crossed else []
+            for column in [*columns, "top"]:
+                numeric = column not in ("asset", "category", "top")
                 table.add_column(column, justify="right" if numeric else "left")
             for c in part.categories:
                 decimals = _DECIMALS.get(c.asset)
-                top = ", ".join(f"{x.label} {x.address[:12]}…" for x in c.contributors[:2])
-                table.add_row(
+                top = ", ".join(
+                    f"{x.label} {x.address[:12]}…"
+                    + (f" ({x.chain})" if x.chain != report.chain else "")
+                    for x in c.contributors[:2]
+                )
+                row = [
                     c.asset,
                     c.category,
                     _units(str(c.amount), decimals),
                     f"{c.share:.2%}",
                     _units(str(c.direct), decimals),
                     "—" if c.min_hop is None else str(c.min_hop),
-                    top,
-                )
+                ]
+                if crossed:
+                    sure = sorted({x.confidence for x in c.links})
+                    row.append(_units(str(c.via_links), decimals) if c.via_links else "—")
+                    row.append(", ".join(f"{x:g}" for x in sure) if sure else "—")
+                table.add_row(*row, top)
             console.print(table)
             totals = ", ".join(
                 f"{_units(str(v), _DECIMALS.get(a))} {a}" for a, v in part.totals.items()
             )
             console.print(f"{part.transfers} transfers, total {totals or 'nothing'}")
+            for x in part.crossings:
+                console.print(
+                    f"  bridge link {x.deposit_chain} {x.deposit_tx[:14]}… → {x.release_chain} "
+                    f"{x.release_tx[:14]}… (confidence {x.confidence:g}, hop {x.hop}): "
+                    f"{x.status.replace('_', ' ')}"
+                )
 
     _emit(report.to_json(), as_json, render)
 

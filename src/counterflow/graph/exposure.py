@@ -16,12 +16,19 @@ rather than carrying a second set of policy rules that could drift from the trac
   back: labelled holders are boundaries, as services are for the tracer.
 - **sent**: one forward run from the subject's outgoing transfers; what reaches a labelled
   holder within N hops is sent exposure to its category.
+- **bridge links** (``links=``): a bridge is a boundary only where its other side cannot be
+  seen. A release in the cone that a ledger links to a deposit on another chain carries what
+  that deposit carried, found by the same received-exposure computation on the deposit chain
+  over the hops left; sent value that reaches a linked deposit goes on from the release. Both
+  are stated in the subject's asset (the far side's asset and amount are reported beside them),
+  with the link's confidence, so that a reviewer can weigh what only a ledger asserts.
 """
 
 from __future__ import annotations
 
 import time as clock
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,10 +42,11 @@ from counterflow.attribution.tagpack import load_tagpacks
 from counterflow.chains.registry import get_chain, normalize_address
 from counterflow.errors import InputError
 from counterflow.graph.index import GraphIndex
-from counterflow.graph.links import load_links
-from counterflow.graph.policies import ROLE_NORMAL, ROLE_SINK, ROLE_STOP, Policy
+from counterflow.graph.links import Link, LinkFile, load_links
+from counterflow.graph.policies import ROLE_BRIDGE, ROLE_NORMAL, ROLE_SINK, ROLE_STOP, Policy
 from counterflow.graph.propagation import _lower_bound, forward_from_transfers
 from counterflow.graph.session import GraphSession, LoadedChain, epoch_seconds
+from counterflow.graph.trace import _by_deposit, _release_edges
 from counterflow.store.datadir import DataDirectory
 from counterflow.store.reader import StoreReader
 
@@ -54,9 +62,21 @@ MINTED = "minted"
 FEES = "fees"
 #: Sent value that came back to the address (or entity) itself, e.g. UTXO change.
 RETURNED = "returned"
+#: Category of value a bridge released (received) or took (sent) whose other side is not seen.
+BRIDGE = "bridge"
 #: Labelled holders run one by one for the contributor list, per category (the largest first).
 CONTRIBUTOR_RUNS = 25
 TOP_CONTRIBUTORS = 5
+#: Bridge links below this confidence are not followed (as ``TraceParams.min_link_confidence``).
+MIN_LINK_CONFIDENCE = 0.5
+#: What became of a bridge link the value met (``Crossing.status``).
+FOLLOWED = "followed"
+BELOW_MIN_CONFIDENCE = "below_min_confidence"
+CHAIN_NOT_STORED = "chain_not_stored"
+DEPOSIT_NOT_FOUND = "deposit_not_found"
+RELEASE_NOT_FOUND = "release_not_found"
+BEYOND_HOP_LIMIT = "beyond_hop_limit"
+_FAR = 1 << 30  # the hop of a receipt no run reached
 
 
 @dataclass
@@ -67,8 +87,54 @@ class Contributor:
     label: str
     category: str
     found_by: str  # "labelled" (a TagPack) or "deposit" (inferred exchange deposit address)
-    amount: int
+    amount: int  # in the category's asset (the subject's side of any bridge crossing)
     min_hop: int
+    chain: str  # the holder's: another than the report's where the value crossed a bridge link
+
+
+@dataclass
+class LinkedExposure:
+    """The part of a category's value that crossed bridge links, by the crossing nearest the
+    subject and the confidence of the whole way: what only a ledger asserts, to be weighed."""
+
+    deposit_chain: str
+    deposit_tx: str
+    release_chain: str
+    release_tx: str
+    release_address: str
+    confidence: float  # the weakest link on the way (a way is as sure as its least sure link)
+    crossings: int  # bridge crossings on the way (1: this link only)
+    amount: int  # in the category's asset: part of ``CategoryExposure.amount``
+    far_chain: str  # where the category's holders are
+    far_asset: str
+    far_amount: int  # the same value there, at the category's holders, in that chain's asset
+    min_hop: int
+
+
+@dataclass
+class Crossing:
+    """A bridge link the subject's value met, whether it was followed, and how much crossed.
+
+    Received: ``release_amount`` is the part of the release that reached the subject (for a
+    crossing further away, that reached the deposit of the crossing nearer the subject) and
+    ``deposit_amount`` the same at the link's rate. Sent: ``deposit_amount`` is the subject's
+    value in the deposit that this link carried on, ``release_amount`` what it released.
+    """
+
+    deposit_chain: str
+    deposit_tx: str
+    release_chain: str
+    release_tx: str
+    release_address: str
+    confidence: float  # the ledger's, for this link
+    path_confidence: float  # the weakest link from the subject up to this one
+    status: str  # followed, below_min_confidence, chain_not_stored, deposit_not_found, …
+    depth: int  # 1: the crossing nearest the subject, 2: one beyond it, …
+    hop: int  # hops from the subject to the release (received) or deposit (sent) transfer
+    deposit_asset: str | None
+    deposit_amount: int
+    release_asset: str | None
+    release_amount: int
 
 
 @dataclass
@@ -83,6 +149,8 @@ class CategoryExposure:
     indirect: int  # through 2..N hops
     min_hop: int | None
     contributors: list[Contributor] = field(default_factory=list)
+    via_links: int = 0  # the part of ``amount`` that came (went) only across bridge links
+    links: list[LinkedExposure] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +161,7 @@ class DirectionExposure:
     transfers: int
     categories: list[CategoryExposure]
     contributors_complete: bool = True
+    crossings: list[Crossing] = field(default_factory=list)
 
     def shares(self, asset: str) -> dict[str, float]:
         return {c.category: c.share for c in self.categories if c.asset == asset}
@@ -129,6 +198,7 @@ def exposure(
     policy: str = "haircut",
     labels: list[str | Path] | tuple[str | Path, ...] = (),
     links: list[str | Path] | tuple[str | Path, ...] = (),
+    min_link_confidence: float = MIN_LINK_CONFIDENCE,
     entity: bool = False,
     since: str | None = None,
     until: str | None = None,
@@ -138,13 +208,22 @@ def exposure(
     ``address_or_entity`` is an address, or with ``entity=True`` also an entity id (the
     entity's smallest address id, as ``counterflow address`` shows it). ``since``/``until``
     (ISO 8601, UTC) bound the subject's own transfers; origins and destinations may lie
-    outside them. See docs/exposure.md for the exact semantics.
+    outside them. ``links`` (bridge ledgers) are followed across chains where at least
+    ``min_link_confidence`` sure. See docs/exposure.md for the exact semantics.
     """
     started = clock.perf_counter()
     if direction not in (RECEIVED, SENT, BOTH):
         raise InputError(f"direction must be {RECEIVED}, {SENT} or {BOTH}, got {direction!r}")
     if isinstance(max_hops, bool) or not isinstance(max_hops, int) or max_hops < 1:
         raise InputError(f"hops must be a whole number of at least 1, got {max_hops!r}")
+    if (
+        isinstance(min_link_confidence, bool)
+        or not isinstance(min_link_confidence, int | float)
+        or not 0 <= min_link_confidence <= 1
+    ):
+        raise InputError(
+            f"min link confidence must be a number between 0 and 1, got {min_link_confidence!r}"
+        )
     rule = Policy.parse(policy)
     store = directory if isinstance(directory, DataDirectory) else DataDirectory(directory)
     name = get_chain(chain).name
@@ -167,20 +246,33 @@ def exposure(
         if hi < lo:
             raise InputError(f"--until {until} is before --since {since}")
         targets = np.array(sorted(members), np.int64)
+        bridges = (
+            _Bridges(session, link_files, float(min_link_confidence), rule)
+            if any(f.links for f in link_files)
+            else None
+        )
         received = sent = None
         if direction in (RECEIVED, BOTH):
-            received = _received(session, c, targets, lo, hi, rule, max_hops)
+            received = _received(session, c, targets, lo, hi, rule, max_hops, bridges)
         if direction in (SENT, BOTH):
-            sent = _sent(session, c, targets, lo, hi, rule, max_hops)
+            sent = _sent(session, c, targets, lo, hi, rule, max_hops, bridges)
         data = {
             "store": {"fingerprint": ix.fingerprint},
             "labels": [{"path": p.path, "sha256": p.sha256} for p in packs],
             "links": [{"path": f.path, "sha256": f.sha256} for f in link_files],
         }
+        if bridges is not None:
+            # every other chain a crossing read: its index is part of what the answer rests on
+            data["linked_stores"] = {
+                other: {"fingerprint": loaded.index.fingerprint}
+                for other, loaded in sorted(session.chains.items())
+                if other != name
+            }
     params = {
         "direction": direction,
         "max_hops": max_hops,
         "policy": rule.name.lower(),
+        "min_link_confidence": min_link_confidence,
         "entity": entity,
         "since": since,
         "until": until,
@@ -252,24 +344,25 @@ def _cone(
     in_edges: np.ndarray,
     stop: np.ndarray,
     targets: np.ndarray,
-    deadline: int,
+    deadlines: np.ndarray,
     layers: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every holder that can pass value to ``targets`` within ``layers`` edges, back in time.
 
-    Returns holders and their smallest depth. A holder is expanded at the latest transfer
-    through which it pays toward the targets (earlier receipts are what it could have passed
-    on); one already expanded at an earlier depth with a later deadline is not expanded again,
-    since that expansion reaches everything this one would, with hops to spare. Holders with
-    ``stop`` set (labelled holders, the sink) are reached but not expanded: they are origins.
+    Returns holders and their smallest depth. Each target counts only its receipts before its
+    deadline. A holder is expanded at the latest transfer through which it pays toward the
+    targets (earlier receipts are what it could have passed on); one already expanded at an
+    earlier depth with a later deadline is not expanded again, since that expansion reaches
+    everything this one would, with hops to spare. Holders with ``stop`` set (labelled holders,
+    the sink) are reached but not expanded: they are origins.
     """
     depth = Dict.empty(key_type=types.int64, value_type=types.int64)
     best = Dict.empty(key_type=types.int64, value_type=types.int64)
     f_h = targets.copy()
-    f_d = np.full(len(targets), deadline, np.int64)
-    for h in targets:
-        depth[h] = 0
-        best[h] = deadline
+    f_d = deadlines.copy()
+    for i in range(len(targets)):
+        depth[targets[i]] = 0
+        best[targets[i]] = deadlines[i]
     for layer in range(1, layers + 1):
         nxt = Dict.empty(key_type=types.int64, value_type=types.int64)
         for i in range(len(f_h)):
@@ -307,6 +400,36 @@ def _cone(
     return holders, depths
 
 
+def _deposit_cone(
+    ix: GraphIndex, stop: np.ndarray, receipts: np.ndarray, layers: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cone of a bridge deposit: its payers at depth 1, then whoever paid them before.
+
+    The bridge is no target: what else it took in is other people's deposits, and walking
+    back from it would cost the bridge's whole history.
+    """
+    latest: dict[int, int] = {}
+    for s, e in zip(
+        np.asarray(ix.src, np.int64)[receipts].tolist(), receipts.tolist(), strict=True
+    ):
+        latest[s] = max(latest.get(s, e), e)
+    depth = dict.fromkeys(latest, 1)
+    expand = [s for s in sorted(latest) if stop[s] == 0]
+    if layers > 1 and expand:
+        holders, depths = _cone(
+            ix.src,
+            ix.in_ptr,
+            ix.in_edges,
+            stop,
+            np.array(expand, np.int64),
+            np.array([latest[s] for s in expand], np.int64),
+            layers - 1,
+        )
+        for h, d in zip(holders.tolist(), depths.tolist(), strict=True):
+            depth[h] = min(depth.get(h, d + 1), d + 1)
+    return np.array(list(depth), np.int64), np.array(list(depth.values()), np.int64)
+
+
 def _edges_of(ptr: np.ndarray, edges: np.ndarray, holders: np.ndarray) -> np.ndarray:
     if len(holders) == 0:
         return np.zeros(0, np.int64)
@@ -340,13 +463,648 @@ def _base_units(ix: GraphIndex, edges: np.ndarray, taint: np.ndarray) -> list[in
     return result
 
 
+def _stops(c: LoadedChain) -> np.ndarray:
+    """Where attribution ends: labelled holders and the sink (minted value, fees)."""
+    stop = np.zeros(c.index.n_holders, np.int8)
+    labelled = c.bounds.services.holders()
+    if len(labelled):
+        stop[labelled] = 1
+    stop[c.index.sink] = 1
+    return stop
+
+
+def _category(c: LoadedChain, holder: int) -> str:
+    return c.bounds.services[holder][1].lower() or "labelled"
+
+
+def _part_of(amount: int, numerator: int, denominator: int, poison: bool) -> int:
+    """``amount × numerator / denominator`` rounded down; under poison, any part is the whole."""
+    if amount <= 0 or numerator <= 0 or denominator <= 0:
+        return 0
+    if poison:
+        return amount
+    return amount * numerator // denominator
+
+
+# --- shares of receipts, across bridge links ----------------------------------------------
+
+
+#: A linked part's key: category, the links crossed (nearest first), their weakest confidence,
+#: and the chain and asset of the category's holders.
+_Key = tuple[str, tuple[Link, ...], float, str, str]
+
+
+@dataclass
+class _Share:
+    """One category's (or one linked part's) share of each receipt, in base units."""
+
+    amount: list[int]
+    hop: list[int]
+    direct: list[bool]
+    far: list[int]  # linked parts: the same value at the category's holders, in their asset
+    #: linked parts: (chain, address) -> the holder as a contributor, per receipt asset
+    contributors: dict[int, dict[tuple[str, str], Contributor]] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, n: int) -> _Share:
+        return cls([0] * n, [_FAR] * n, [False] * n, [0] * n)
+
+    def add(self, i: int, amount: int, hop: int, poison: bool, direct: bool, far: int = 0) -> None:
+        if amount <= 0:
+            return
+        if poison:
+            self.amount[i] = max(self.amount[i], amount)
+            self.far[i] = max(self.far[i], far)
+        else:
+            self.amount[i] += amount
+            self.far[i] += far
+        self.hop[i] = min(self.hop[i], hop)
+        self.direct[i] = self.direct[i] or direct
+
+
+def _merge_contributor(
+    into: dict[tuple[str, str], Contributor], x: Contributor, amount: int, hop: int
+) -> None:
+    if amount <= 0:
+        return
+    known = into.get((x.chain, x.address))
+    if known is None:
+        into[(x.chain, x.address)] = Contributor(
+            x.address, x.label, x.category, x.found_by, amount, hop, x.chain
+        )
+    else:
+        known.amount += amount
+        known.min_hop = min(known.min_hop, hop)
+
+
+@dataclass
+class _Explained:
+    """Where each receipt's value came from: categories on this chain, parts across links."""
+
+    own: dict[str, _Share]
+    linked: dict[_Key, _Share]
+    contributors: dict[tuple[str, int], list[Contributor]]
+    complete: bool
+    crossings: list[Crossing]
+
+
+@dataclass
+class _Part:
+    """One category's part of a bridge deposit, as the deposit's own asset carried it."""
+
+    category: str
+    path: tuple[Link, ...]  # links crossed behind the deposit, nearest first
+    confidence: float  # of the whole way from the subject
+    amount: int  # in the deposit's asset
+    far_chain: str
+    far_asset: str
+    far: int  # at the category's holders, in their asset
+    hop: int  # counted from the deposit transfer (1: the category's holder paid the deposit)
+    contributors: list[Contributor]
+
+
+@dataclass
+class _Composition:
+    """What a bridge deposit carried, per category, within a hop budget."""
+
+    asset: str
+    total: int  # the deposit transfers' amount (into holders labelled bridge), base units
+    parts: list[_Part]
+    crossings: list[Crossing]
+
+
+class _Bridges:
+    """The bridge ledgers as one exposure query follows them.
+
+    A ledger holds many links and a query meets few, so links are resolved to transfers once per
+    chain and query, and a deposit's composition once per hop budget left: several releases of
+    one deposit, or several ways to one release, share it.
+    """
+
+    def __init__(
+        self, session: GraphSession, files: list[LinkFile], min_confidence: float, policy: Policy
+    ) -> None:
+        self.session = session
+        self.files = files
+        self.min_confidence = min_confidence
+        self.policy = policy
+        self.by_deposit = _by_deposit(files)
+        self._releases: dict[str, tuple[np.ndarray, dict[int, Link]]] = {}
+        self._release_at: dict[str, dict[tuple[str, str], int]] = {}
+        self._deposits: dict[str, dict[int, np.ndarray]] = {}
+        self._deposit_ids: dict[str, dict[str, int]] = {}
+        self._deposit_hashes: dict[str, dict[int, list[str]]] = {}
+        self._compositions: dict[tuple[str, str, int, int, float], _Composition | None] = {}
+        #: False once a deposit side had more labelled holders than the contributor runs
+        self.complete = True
+
+    def releases(self, c: LoadedChain) -> tuple[np.ndarray, dict[int, Link]]:
+        """Every linked release transfer on the chain (ascending) and its link.
+
+        Where several links name one release, the surest is followed.
+        """
+        if c.name not in self._releases:
+            mine = [link for f in self.files for link in f.links if link.release_chain == c.name]
+            found = _release_edges(self.session, c, mine) if mine else {}
+            best: dict[int, Link] = {}
+            for link in mine:
+                e = found.get((link.release_tx, link.release_address))
+                if e is not None and (e not in best or link.confidence > best[e].confidence):
+                    best[e] = link
+            self._release_at[c.name] = found
+            self._releases[c.name] = (np.array(sorted(best), np.int64), best)
+        return self._releases[c.name]
+
+    def release_edge(self, c: LoadedChain, link: Link) -> int | None:
+        self.releases(c)
+        return self._release_at[c.name].get((link.release_tx, link.release_address))
+
+    def deposits(self, c: LoadedChain) -> dict[int, np.ndarray]:
+        """Per linked deposit transaction (id): its transfers into holders labelled bridge."""
+        if c.name not in self._deposits:
+            hashes = sorted({tx for chain, tx in self.by_deposit if chain == c.name})
+            ids = self.session.tx_ids(c.name, hashes)
+            grouped: dict[int, np.ndarray] = {}
+            if ids:
+                ix = c.index
+                holders = np.flatnonzero(np.asarray(c.bounds.role) == ROLE_BRIDGE)
+                into = _edges_of(ix.in_ptr, ix.in_edges, holders)
+                txs = np.asarray(ix.tx, np.int64)[into]
+                hit = np.isin(txs, np.array(sorted(ids.values()), np.int64))
+                into, txs = into[hit], txs[hit]
+                for tx in np.unique(txs).tolist():
+                    grouped[int(tx)] = into[txs == tx]
+            by_id: dict[int, list[str]] = defaultdict(list)
+            for tx_hash, tx_id in ids.items():
+                by_id[tx_id].append(tx_hash)
+            self._deposit_ids[c.name] = ids
+            self._deposit_hashes[c.name] = dict(by_id)
+            self._deposits[c.name] = grouped
+        return self._deposits[c.name]
+
+    def deposit_links(self, c: LoadedChain, tx: int) -> list[Link]:
+        """The links whose deposit is transaction ``tx`` (an id) of the chain."""
+        self.deposits(c)
+        hashes = self._deposit_hashes[c.name].get(tx, [])
+        return [link for h in hashes for link in self.by_deposit.get((c.name, h), [])]
+
+    def deposit_asset(self, c: LoadedChain, tx: int, amount: int) -> int | None:
+        """The asset of a linked deposit: a ledger names none, so where the deposit pays the
+        bridge in several, the one whose total is nearest the ledger's ``amount``."""
+        edges = self.deposits(c).get(tx)
+        if edges is None or not len(edges):
+            return None
+        ix = c.index
+        sums: dict[int, int] = defaultdict(int)
+        for e in edges.tolist():
+            sums[int(ix.asset[e])] += ix.exact_amount(e)
+        return min(sums, key=lambda a: (abs(sums[a] - amount), a))
+
+    def releases_into(
+        self, c: LoadedChain, role: np.ndarray, receipts: np.ndarray, in_target: np.ndarray
+    ) -> dict[int, Link]:
+        """The linked releases that can pass value to the receipts through the cone."""
+        edges, best = self.releases(c)
+        if not len(edges) or not len(receipts):
+            return {}
+        edges = edges[edges <= int(receipts.max())]  # a later release cannot reach them
+        ix = c.index
+        src = np.asarray(ix.src, np.int64)[edges]
+        dst = np.asarray(ix.dst, np.int64)[edges]
+        keep = ((role[dst] == ROLE_NORMAL) | np.isin(edges, receipts)) & ~in_target[src]
+        return {int(e): best[int(e)] for e in edges[keep].tolist()}
+
+    def composition(self, link: Link, budget: int, confidence: float) -> _Composition | None:
+        """What the link's deposit carried, per category, within ``budget`` hops (None: the
+        deposit is not in the store, or pays no holder labelled bridge)."""
+        key = (link.deposit_chain, link.deposit_tx, link.deposit_amount, budget, confidence)
+        if key not in self._compositions:
+            self._compositions[key] = self._compose(link, budget, confidence)
+        return self._compositions[key]
+
+    def _compose(self, link: Link, budget: int, confidence: float) -> _Composition | None:
+        c = self.session.chain(link.deposit_chain)
+        ix = c.index
+        grouped = self.deposits(c)
+        tx = self._deposit_ids[c.name].get(link.deposit_tx)
+        asset = None if tx is None else self.deposit_asset(c, tx, link.deposit_amount)
+        if tx is None or asset is None:
+            return None
+        edges = grouped[tx]
+        receipts = np.sort(edges[np.asarray(ix.asset, np.int64)[edges] == asset])
+        srcs = np.asarray(ix.src, np.int64)[receipts]
+        layers = 2 * budget if ix.utxo else budget
+        holders, depths = _deposit_cone(ix, _stops(c), receipts, layers)
+        none = np.zeros(0, np.int64)
+        ex = _explain(
+            self.session,
+            self,
+            c,
+            receipts,
+            srcs,
+            holders,
+            depths,
+            layers,
+            none,
+            self.policy,
+            budget,
+            confidence,
+        )
+        self.complete = self.complete and ex.complete
+        poison = self.policy == Policy.POISON
+        symbol = c.symbols.get(asset, str(asset))
+        exact = [ix.exact_amount(e) for e in receipts.tolist()]
+        parts: list[_Part] = []
+        covered = [0] * len(exact)
+        for category, share in sorted(ex.own.items()):
+            amount = sum(share.amount)
+            if amount <= 0:
+                continue
+            for i, v in enumerate(share.amount):
+                covered[i] = max(covered[i], v) if poison else covered[i] + v
+            parts.append(
+                _Part(
+                    category,
+                    (),
+                    confidence,
+                    amount,
+                    c.name,
+                    symbol,
+                    amount,
+                    min(h for h, v in zip(share.hop, share.amount, strict=True) if v > 0),
+                    ex.contributors.get((category, asset), []),
+                )
+            )
+        for key, share in sorted(ex.linked.items(), key=lambda kv: _key_order(kv[0])):
+            amount = sum(share.amount)
+            if amount <= 0:
+                continue
+            for i, v in enumerate(share.amount):
+                covered[i] = max(covered[i], v) if poison else covered[i] + v
+            category, path, path_confidence, far_chain, far_asset = key
+            parts.append(
+                _Part(
+                    category,
+                    path,
+                    path_confidence,
+                    amount,
+                    far_chain,
+                    far_asset,
+                    max(share.far) if poison else sum(share.far),
+                    min(h for h, v in zip(share.hop, share.amount, strict=True) if v > 0),
+                    list(share.contributors.get(asset, {}).values()),
+                )
+            )
+        rest = sum(max(x - min(v, x), 0) for x, v in zip(exact, covered, strict=True))
+        if rest > 0:
+            parts.append(
+                _Part(UNLABELLED, (), confidence, rest, c.name, symbol, rest, budget + 1, [])
+            )
+        return _Composition(symbol, sum(exact), parts, ex.crossings)
+
+
+def _key_order(key: _Key) -> tuple[Any, ...]:
+    category, path, confidence, far_chain, far_asset = key
+    return (
+        category,
+        [(x.deposit_tx, x.release_tx) for x in path],
+        -confidence,
+        far_chain,
+        far_asset,
+    )
+
+
+def _crossing(
+    link: Link,
+    path_confidence: float,
+    status: str,
+    depth: int,
+    hop: int,
+    deposit: tuple[str | None, int],
+    release: tuple[str | None, int],
+) -> Crossing:
+    return Crossing(
+        deposit_chain=link.deposit_chain,
+        deposit_tx=link.deposit_tx,
+        release_chain=link.release_chain,
+        release_tx=link.release_tx,
+        release_address=link.release_address,
+        confidence=link.confidence,
+        path_confidence=path_confidence,
+        status=status,
+        depth=depth,
+        hop=hop,
+        deposit_asset=deposit[0],
+        deposit_amount=deposit[1],
+        release_asset=release[0],
+        release_amount=release[1],
+    )
+
+
+def _explain(
+    session: GraphSession,
+    bridges: _Bridges | None,
+    c: LoadedChain,
+    edges: np.ndarray,
+    srcs: np.ndarray,
+    holders: np.ndarray,
+    depths: np.ndarray,
+    layers: int,
+    targets: np.ndarray,
+    policy: Policy,
+    max_hops: int,
+    confidence: float,
+) -> _Explained:
+    """Each receipt's value by origin category: the received-exposure rule over a cone.
+
+    ``edges`` are the receipts (a subject's, or a bridge deposit's transfers), ``holders`` and
+    ``depths`` their cone. Linked releases in the cone are seeded one by one and resolved on
+    their deposit chain over the hops left; ``confidence`` is the weakest link crossed to get
+    here (1.0 at the subject).
+    """
+    ix = c.index
+    services = c.bounds.services
+    sink = ix.sink
+    n = len(edges)
+    stop = _stops(c)
+    in_target = np.zeros(ix.n_holders, np.bool_)
+    in_target[targets] = True
+    role = np.full(ix.n_holders, ROLE_STOP, np.int8)
+    relays = holders[(depths < layers) & (stop[holders] == 0)]
+    role[relays] = ROLE_NORMAL
+    role[targets] = ROLE_NORMAL
+    role[sink] = ROLE_SINK
+    src_all = np.asarray(ix.src, np.int64)
+    dst_all = np.asarray(ix.dst, np.int64)
+    # origins in the cone, by category
+    origins: dict[str, list[int]] = defaultdict(list)
+    for h in holders[stop[holders] == 1].tolist():
+        if in_target[h]:
+            continue
+        if h == sink:
+            origins[MINTED].append(h)
+        elif h in services:
+            origins[_category(c, h)].append(h)
+    # linked releases: what pays one is the bridge, an origin; each release is its own seed
+    releases: dict[int, Link] = {}
+    if bridges is not None and n:
+        releases = bridges.releases_into(c, role, edges, in_target)
+        for payer in sorted({int(src_all[e]) for e in releases}):
+            role[payer] = ROLE_STOP
+            if payer not in services and payer not in origins[BRIDGE]:
+                origins[BRIDGE].append(payer)
+        receipts = set(edges.tolist())
+        releases = {
+            e: link
+            for e, link in releases.items()
+            if role[dst_all[e]] == ROLE_NORMAL or e in receipts
+        }
+    release_edges = np.array(sorted(releases), np.int64)
+    position = {int(e): i for i, e in enumerate(edges.tolist())}
+    assets = np.asarray(ix.asset, np.int64)[edges].tolist()
+    own: dict[str, _Share] = {}
+    found: dict[tuple[str, int, int], list[int]] = {}  # (category, holder, asset) -> amount, hop
+    complete = True
+
+    def attribute(seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out_e, out_t, out_h = _run(c, role, policy, max_hops, seeds)
+        taint = np.zeros(n, np.float64)
+        hop = np.full(n, _FAR, np.int64)
+        for e, t, h in zip(out_e.tolist(), out_t.tolist(), out_h.tolist(), strict=True):
+            i = position.get(e)
+            if i is not None:
+                taint[i] += t
+                hop[i] = min(hop[i], h)
+        return taint, hop
+
+    def credit(category: str, holder: int, i: int, amount: int, hop: int) -> None:
+        entry = found.setdefault((category, holder, assets[i]), [0, hop])
+        entry[0] += amount
+        entry[1] = min(entry[1], hop)
+
+    for category in sorted(origins):
+        members = np.array(origins[category], np.int64)
+        out = _edges_of(ix.out_ptr, ix.out_edges, members)
+        seeds = out[(role[dst_all[out]] == ROLE_NORMAL) | np.isin(out, edges)]
+        if len(release_edges):
+            seeds = seeds[~np.isin(seeds, release_edges)]
+        if len(seeds) == 0:
+            continue
+        taint, hop = attribute(seeds)
+        shares = _base_units(ix, edges, taint)
+        direct = hop == 1 if ix.utxo else np.isin(srcs, members)
+        own[category] = _Share(shares, hop.tolist(), [bool(d) for d in direct.tolist()], [0] * n)
+        if category == MINTED:
+            continue
+        # the labelled holders one by one, largest seeders first, for the contributor list
+        weight: dict[int, int] = defaultdict(int)
+        seed_src = src_all[seeds]
+        for h, e in zip(seed_src.tolist(), seeds.tolist(), strict=True):
+            weight[h] += ix.exact_amount(e)
+        ranked = sorted((h for h in weight if h in services), key=lambda h: (-weight[h], h))
+        if len(ranked) > CONTRIBUTOR_RUNS:
+            complete = False
+        for h in ranked[:CONTRIBUTOR_RUNS]:
+            taint_h, hop_h = attribute(seeds[seed_src == h])
+            share_h = _base_units(ix, edges, taint_h)
+            for i in np.nonzero(taint_h > 0)[0].tolist():
+                credit(category, h, i, share_h[i], int(hop_h[i]))
+    linked: dict[_Key, _Share] = {}
+    crossings: list[Crossing] = []
+    if bridges is not None:
+        for e, link in sorted(releases.items()):
+            crossings += _resolve(
+                bridges,
+                c,
+                e,
+                link,
+                attribute,
+                edges,
+                assets,
+                max_hops,
+                confidence,
+                own,
+                linked,
+                credit,
+            )
+    contributors: dict[tuple[str, int], list[Contributor]] = defaultdict(list)
+    names = session.address_texts(c.name, sorted({h for _, h, _ in found}))
+    for (category, h, a), (amount, best) in sorted(found.items()):
+        if amount > 0:
+            service, category_h, found_by = services[h]
+            contributors[(category, a)].append(
+                Contributor(
+                    names.get(h, str(h)), service, category_h, found_by, amount, best, c.name
+                )
+            )
+    return _Explained(own, linked, dict(contributors), complete, crossings)
+
+
+def _resolve(
+    bridges: _Bridges,
+    c: LoadedChain,
+    e: int,
+    link: Link,
+    attribute: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    edges: np.ndarray,
+    assets: list[int],
+    max_hops: int,
+    confidence: float,
+    own: dict[str, _Share],
+    linked: dict[_Key, _Share],
+    credit: Callable[[str, int, int, int, int], None],
+) -> list[Crossing]:
+    """One linked release into the cone: its part of each receipt, by its deposit's categories.
+
+    A receipt the release reaches at hop ``h`` has ``max_hops - h`` hops left for the deposit
+    side. The release's part is split by the deposit's categories, each ``part / max(deposit
+    found, link's deposit amount)``: where the ledger says more went in than the deposit shows,
+    that rest stays the bridge's, as does all of it where the link is not followed.
+    """
+    ix = c.index
+    n = len(edges)
+    poison = bridges.policy == Policy.POISON
+    taint, hops = attribute(np.array([e], np.int64))
+    touched = np.nonzero(taint > 0)[0].tolist()
+    if not touched:
+        return []
+    s = _base_units(ix, edges, taint)
+    payer = int(ix.src[e])
+    labelled = payer in c.bounds.services
+    payer_category = _category(c, payer) if labelled else BRIDGE
+    path_confidence = min(confidence, link.confidence)
+    status = FOLLOWED
+    if path_confidence < bridges.min_confidence:
+        status = BELOW_MIN_CONFIDENCE
+    elif link.deposit_chain not in bridges.session.stored_chains:
+        status = CHAIN_NOT_STORED
+    within = False
+    used: dict[int, tuple[_Composition, int]] = {}  # id -> composition, nearest hop
+    for i in touched:
+        hop = int(hops[i])
+        composition = None
+        if status == FOLLOWED and max_hops - hop >= 1:
+            within = True
+            composition = bridges.composition(link, max_hops - hop, path_confidence)
+        unresolved = s[i]
+        if composition is not None:
+            seen = used.get(id(composition))
+            used[id(composition)] = (composition, min(hop, seen[1]) if seen else hop)
+            den = max(composition.total, link.deposit_amount)
+            for part in composition.parts:
+                amount = _part_of(s[i], part.amount, den, poison)
+                if amount <= 0:
+                    continue
+                key = (
+                    part.category,
+                    (link, *part.path),
+                    part.confidence,
+                    part.far_chain,
+                    part.far_asset,
+                )
+                far = _part_of(
+                    part.far,
+                    min(s[i], link.release_amount) * link.deposit_amount,
+                    link.release_amount * den,
+                    poison,
+                )
+                share = linked.setdefault(key, _Share.empty(n))
+                share.add(i, amount, hop + part.hop, poison, False, far)
+                into = share.contributors.setdefault(assets[i], {})
+                for holder in part.contributors:
+                    _merge_contributor(
+                        into,
+                        holder,
+                        _part_of(s[i], holder.amount, den, poison),
+                        hop + holder.min_hop,
+                    )
+            unresolved = _part_of(s[i], den - composition.total, den, poison)
+        if unresolved > 0:
+            own.setdefault(payer_category, _Share.empty(n)).add(
+                i, unresolved, hop, poison, hop == 1
+            )
+            if labelled:
+                credit(payer_category, payer, i, unresolved, hop)
+    if status == FOLLOWED and not used:
+        status = DEPOSIT_NOT_FOUND if within else BEYOND_HOP_LIMIT
+    reached = sum(s[i] for i in touched)
+    deposit_units = (
+        min(reached, link.release_amount) * link.deposit_amount // link.release_amount
+        if link.release_amount
+        else 0
+    )
+    deposit_asset = next(iter(used.values()))[0].asset if used else None
+    release_asset = c.symbols.get(int(ix.asset[e]), str(int(ix.asset[e])))
+    nearest = min(int(hops[i]) for i in touched)
+    result = [
+        _crossing(
+            link,
+            path_confidence,
+            status,
+            1,
+            nearest,
+            (deposit_asset, deposit_units),
+            (release_asset, reached),
+        )
+    ]
+    for composition, hop in used.values():
+        for x in composition.crossings:
+            result.append(Crossing(**{**asdict(x), "depth": x.depth + 1, "hop": x.hop + hop}))
+    return result
+
+
+def _merged(crossings: list[Crossing]) -> list[Crossing]:
+    """One record per link and outcome: the amounts added up, the nearest depth and hop."""
+    merged: dict[tuple[str, ...], Crossing] = {}
+    for x in crossings:
+        key = (
+            x.deposit_chain,
+            x.deposit_tx,
+            x.release_chain,
+            x.release_tx,
+            x.release_address,
+            x.status,
+        )
+        known = merged.get(key)
+        if known is None:
+            merged[key] = Crossing(**asdict(x))
+            continue
+        known.deposit_amount += x.deposit_amount
+        known.release_amount += x.release_amount
+        known.depth = min(known.depth, x.depth)
+        known.hop = min(known.hop, x.hop)
+        known.path_confidence = max(known.path_confidence, x.path_confidence)
+        known.deposit_asset = known.deposit_asset or x.deposit_asset
+    return sorted(
+        merged.values(),
+        key=lambda x: (
+            x.depth,
+            x.hop,
+            x.deposit_chain,
+            x.deposit_tx,
+            x.release_tx,
+            x.release_address,
+            x.status,
+        ),
+    )
+
+
+# --- tallies and the two directions ---------------------------------------------------------
+
+#: A linked tally's key: category, asset, nearest link, confidence, crossings, far chain, asset.
+_LinkTallyKey = tuple[str, int, Link, float, int, str, str]
+
+
 @dataclass
 class _Tally:
-    """Per category and asset: amount, direct part, smallest hop."""
+    """Per category and asset: amount, direct part, smallest hop, part across bridge links."""
 
     amount: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
     direct: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
     hop: dict[tuple[str, int], int] = field(default_factory=dict)
+    via: dict[tuple[str, int], int] = field(default_factory=lambda: defaultdict(int))
+    #: per linked key: amount, far amount, smallest hop
+    linked: dict[_LinkTallyKey, list[int]] = field(default_factory=dict)
 
     def add(self, category: str, asset: int, amount: int, hop: int, direct: bool) -> None:
         if amount <= 0:
@@ -357,6 +1115,26 @@ class _Tally:
             self.direct[key] += amount
         self.hop[key] = min(self.hop.get(key, hop), hop)
 
+    def link(
+        self,
+        category: str,
+        asset: int,
+        path: tuple[Link, ...],
+        confidence: float,
+        far: tuple[str, str, int],
+        amount: int,
+        hop: int,
+        poison: bool,
+    ) -> None:
+        """Record (not add) ``amount`` of the category as having crossed ``path``."""
+        if amount <= 0:
+            return
+        key = (category, asset, path[0], confidence, len(path), far[0], far[1])
+        entry = self.linked.setdefault(key, [0, 0, hop])
+        entry[0] += amount
+        entry[1] = max(entry[1], far[2]) if poison else entry[1] + far[2]
+        entry[2] = min(entry[2], hop)
+
 
 def _received(
     session: GraphSession,
@@ -366,10 +1144,9 @@ def _received(
     hi: int,
     policy: Policy,
     max_hops: int,
+    bridges: _Bridges | None,
 ) -> DirectionExposure:
     ix = c.index
-    services = c.bounds.services
-    sink = ix.sink
     in_target = np.zeros(ix.n_holders, np.bool_)
     in_target[targets] = True
     # what the subject received from others in the window
@@ -385,103 +1162,320 @@ def _received(
                 keep &= srcs != tx
     edges = edges[keep]
     srcs = srcs[keep]
-    exact = np.array([ix.exact_amount(e) for e in edges.tolist()], dtype=object)
-    assets = np.asarray(ix.asset, np.int64)[edges]
+    exact = [ix.exact_amount(e) for e in edges.tolist()]
+    assets = np.asarray(ix.asset, np.int64)[edges].tolist()
     # the cone: who can have passed value to the subject within the hop limit
-    stop = np.zeros(ix.n_holders, np.int8)
-    labelled = services.holders()
-    if len(labelled):
-        stop[labelled] = 1
-    stop[sink] = 1
     layers = 2 * max_hops if ix.utxo else max_hops
+    deadline = int(hi) if len(edges) else 0
     holders, depths = _cone(
-        ix.src, ix.in_ptr, ix.in_edges, stop, targets, int(hi) if len(edges) else 0, layers
+        ix.src,
+        ix.in_ptr,
+        ix.in_edges,
+        _stops(c),
+        targets,
+        np.full(len(targets), deadline, np.int64),
+        layers,
     )
-    role = np.full(ix.n_holders, ROLE_STOP, np.int8)
-    relays = holders[(depths < layers) & (stop[holders] == 0)]
-    role[relays] = ROLE_NORMAL
-    role[targets] = ROLE_NORMAL
-    role[sink] = ROLE_SINK
-    # origins in the cone, by category
-    origins: dict[str, list[int]] = defaultdict(list)
-    for h in holders[stop[holders] == 1].tolist():
-        if in_target[h]:
-            continue
-        if h == sink:
-            origins[MINTED].append(h)
-        elif h in services:
-            origins[services[h][1].lower() or "labelled"].append(h)
-    position = {int(e): i for i, e in enumerate(edges.tolist())}
-    per_edge: dict[str, np.ndarray] = {}
+    ex = _explain(
+        session, bridges, c, edges, srcs, holders, depths, layers, targets, policy, max_hops, 1.0
+    )
+    poison = policy == Policy.POISON
     tally = _Tally()
-    contributors: dict[tuple[str, int], list[Contributor]] = defaultdict(list)
-    complete = True
-    names = session.address_texts(c.name, sorted(h for v in origins.values() for h in v))
-
-    def attribute(seeds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out_e, out_t, out_h = _run(c, role, policy, max_hops, seeds)
-        taint = np.zeros(len(edges), np.float64)
-        hop = np.full(len(edges), 1 << 30, np.int64)
-        for e, t, h in zip(out_e.tolist(), out_t.tolist(), out_h.tolist(), strict=True):
-            i = position.get(e)
-            if i is not None:
-                taint[i] += t
-                hop[i] = min(hop[i], h)
-        return taint, hop
-
-    for category in sorted(origins):
-        members = np.array(origins[category], np.int64)
-        out = _edges_of(ix.out_ptr, ix.out_edges, members)
-        seeds = out[role[np.asarray(ix.dst, np.int64)[out]] == ROLE_NORMAL]
-        if len(seeds) == 0:
-            continue
-        taint, hop = attribute(seeds)
-        shares = np.array(_base_units(ix, edges, taint), dtype=object)
-        per_edge[category] = shares
-        direct_src = np.isin(srcs, members)
-        if ix.utxo:
-            direct_src = hop == 1
-        for i in np.nonzero(taint > 0)[0].tolist():
-            tally.add(category, int(assets[i]), int(shares[i]), int(hop[i]), bool(direct_src[i]))
-        if category == MINTED:
-            continue
-        # the labelled holders one by one, largest seeders first, for the contributor list
-        weight: dict[int, int] = defaultdict(int)
-        seed_src = np.asarray(ix.src, np.int64)[seeds]
-        for h, e in zip(seed_src.tolist(), seeds.tolist(), strict=True):
-            weight[h] += ix.exact_amount(e)
-        ranked = sorted(weight, key=lambda h: (-weight[h], h))
-        if len(ranked) > CONTRIBUTOR_RUNS:
-            complete = False
-        for h in ranked[:CONTRIBUTOR_RUNS]:
-            mine = seeds[seed_src == h]
-            taint_h, hop_h = attribute(mine)
-            share_h = _base_units(ix, edges, taint_h)
-            by_asset: dict[int, tuple[int, int]] = {}
-            for i in np.nonzero(taint_h > 0)[0].tolist():
-                a = int(assets[i])
-                amount, best = by_asset.get(a, (0, 1 << 30))
-                by_asset[a] = (amount + share_h[i], min(best, int(hop_h[i])))
-            service, category_h, found_by = services[h]
-            for a, (amount, best) in by_asset.items():
-                if amount > 0:
-                    contributors[(category, a)].append(
-                        Contributor(
-                            names.get(h, str(h)), service, category_h, found_by, amount, best
-                        )
-                    )
+    covered = [0] * len(edges)
+    for category in sorted(set(ex.own) | {k[0] for k in ex.linked}):
+        share = ex.own.get(category)
+        parts = [s for k, s in ex.linked.items() if k[0] == category]
+        # the receipts the category reaches at all (a subject can have many receipts)
+        reached = {i for i, v in enumerate(share.amount) if v} if share is not None else set()
+        for part in parts:
+            reached.update(i for i, v in enumerate(part.amount) if v)
+        for i in sorted(reached):
+            mine = share.amount[i] if share is not None else 0
+            across, hop = 0, _FAR
+            for part in parts:
+                if part.amount[i] > 0:
+                    across = max(across, part.amount[i]) if poison else across + part.amount[i]
+                    hop = min(hop, part.hop[i])
+            if share is not None and mine > 0:
+                tally.add(category, assets[i], mine, share.hop[i], share.direct[i])
+            # only across a link: under poison, a receipt the category reaches anyway is not
+            only = (across if mine == 0 else 0) if poison else across
+            if only > 0:
+                tally.add(category, assets[i], only, hop, False)
+                tally.via[(category, assets[i])] += only
+            both = mine + only
+            covered[i] = max(covered[i], both) if poison else covered[i] + both
+    for key, part in ex.linked.items():
+        category, path, confidence, far_chain, far_asset = key
+        for i, amount in enumerate(part.amount):
+            far = (far_chain, far_asset, part.far[i])
+            tally.link(category, assets[i], path, confidence, far, amount, part.hop[i], poison)
     # what no category explains
-    if len(edges):
-        covered = np.zeros(len(edges), dtype=object)
-        for shares in per_edge.values():
-            covered = np.maximum(covered, shares) if policy == Policy.POISON else covered + shares
-        rest = exact - np.minimum(covered, exact)
-        for i in np.nonzero(rest > 0)[0].tolist():
-            tally.add(UNLABELLED, int(assets[i]), int(rest[i]), max_hops + 1, False)
+    for i, (whole, got) in enumerate(zip(exact, covered, strict=True)):
+        if whole > got:
+            tally.add(UNLABELLED, assets[i], whole - got, max_hops + 1, False)
     totals: dict[int, int] = defaultdict(int)
-    for a, amount in zip(assets.tolist(), exact.tolist(), strict=True):
+    for a, amount in zip(assets, exact, strict=True):
         totals[a] += amount
-    return _direction(c, tally, totals, contributors, len(edges), complete)
+    contributors: dict[tuple[str, int], list[Contributor]] = defaultdict(list)
+    for key2, found in ex.contributors.items():
+        contributors[key2] += found
+    merged: dict[tuple[str, int], dict[tuple[str, str], Contributor]] = defaultdict(dict)
+    for key, part in ex.linked.items():
+        for a, holders_a in part.contributors.items():
+            for x in holders_a.values():
+                _merge_contributor(merged[(key[0], a)], x, x.amount, x.min_hop)
+    for key2, holders_m in merged.items():
+        contributors[key2] += holders_m.values()
+    complete = ex.complete and (bridges is None or bridges.complete)
+    return _direction(c, tally, totals, contributors, len(edges), complete, _merged(ex.crossings))
+
+
+class _Onward:
+    """Sent value followed forward, and across the bridge links it reaches, into one tally.
+
+    Amounts on another chain are counted in the subject's asset (``near``: the share of what
+    the subject sent that they are) and recorded in their own asset beside it.
+    """
+
+    def __init__(
+        self,
+        session: GraphSession,
+        bridges: _Bridges | None,
+        policy: Policy,
+        max_hops: int,
+        subject: LoadedChain,
+        in_target: np.ndarray,
+    ) -> None:
+        self.session = session
+        self.bridges = bridges
+        self.policy = policy
+        self.poison = policy == Policy.POISON
+        self.max_hops = max_hops
+        self.subject = subject.name
+        self.in_target = in_target
+        self.targets = np.flatnonzero(in_target)
+        self.tally = _Tally()
+        self.found: dict[tuple[str, str, int, int], list[int]] = {}
+        self.crossings: list[Crossing] = []
+
+    def leg(
+        self,
+        c: LoadedChain,
+        seeds: np.ndarray,
+        scale: tuple[int, int] | None,
+        near: Callable[[int], int],
+        near_asset: int | None,
+        hop0: int,
+        path: tuple[Link, ...],
+        confidence: float,
+    ) -> int:
+        """Follow ``seeds`` on ``c`` (``scale``: the part of them that is the subject's) and
+        tally where they go; returns the subject's value (near units) this leg explained."""
+        ix = c.index
+        services = c.bounds.services
+        sink = ix.sink
+        same = c.name == self.subject
+        role = np.full(ix.n_holders, ROLE_NORMAL, np.int8)
+        labelled = services.holders()
+        if len(labelled):
+            role[labelled] = ROLE_STOP
+        if same:
+            role[self.targets] = ROLE_STOP
+        role[sink] = ROLE_SINK
+        out_e, out_t, out_h = _run(c, role, self.policy, self.max_hops - hop0, seeds)
+        shares = _base_units(ix, out_e, out_t)
+        dst = np.asarray(ix.dst, np.int64)[out_e].tolist()
+        asset = np.asarray(ix.asset, np.int64)[out_e].tolist()
+        tx = np.asarray(ix.tx, np.int64)[out_e].tolist()
+        bridge_role = np.asarray(c.bounds.role)
+        linked = self.bridges.deposits(c) if self.bridges is not None else {}
+        explained = 0
+        pending: dict[tuple[int, int], list[tuple[int, int, int]]] = defaultdict(list)
+        for k, (full, h) in enumerate(zip(shares, out_h.tolist(), strict=True)):
+            amount = full if scale is None else _part_of(full, scale[0], scale[1], self.poison)
+            if amount <= 0:
+                continue
+            d, a, hop = dst[k], asset[k], hop0 + h
+            holder: int | None = None
+            if d == sink:
+                category = FEES
+            elif same and self.in_target[d]:
+                category = RETURNED
+            elif d in services:
+                if bridge_role[d] == ROLE_BRIDGE and tx[k] in linked:
+                    pending[(tx[k], a)].append((d, amount, hop))
+                    continue
+                category, holder = _category(c, d), d
+            else:
+                continue
+            na = a if near_asset is None else near_asset
+            explained += self.add(
+                category,
+                c,
+                holder,
+                na,
+                near(amount),
+                hop,
+                (a, amount),
+                path,
+                confidence,
+                h == 1 and not path,
+            )
+        for (t, a), parts in sorted(pending.items()):
+            na = a if near_asset is None else near_asset
+            explained += self.cross(c, t, a, parts, near, na, path, confidence)
+        return explained
+
+    def add(
+        self,
+        category: str,
+        c: LoadedChain,
+        holder: int | None,
+        near_asset: int,
+        amount: int,
+        hop: int,
+        far: tuple[int, int],
+        path: tuple[Link, ...],
+        confidence: float,
+        direct: bool,
+    ) -> int:
+        if amount <= 0:
+            return 0
+        self.tally.add(category, near_asset, amount, hop, direct)
+        if path:
+            self.tally.via[(category, near_asset)] += amount
+            symbol = c.symbols.get(far[0], str(far[0]))
+            self.tally.link(
+                category,
+                near_asset,
+                path,
+                confidence,
+                (c.name, symbol, far[1]),
+                amount,
+                hop,
+                self.poison,
+            )
+        if holder is not None:
+            entry = self.found.setdefault((category, c.name, holder, near_asset), [0, hop])
+            entry[0] += amount
+            entry[1] = min(entry[1], hop)
+        return amount
+
+    def cross(
+        self,
+        c: LoadedChain,
+        tx: int,
+        asset: int,
+        parts: list[tuple[int, int, int]],
+        near: Callable[[int], int],
+        near_asset: int,
+        path: tuple[Link, ...],
+        confidence: float,
+    ) -> int:
+        """The subject's value in one linked deposit: on from each release, the rest stays
+        the bridge's. A link carries ``deposit_amount`` of a deposit pool holding
+        ``max(pool, deposit_amount)`` (the whole pool where the ledger says so)."""
+        assert self.bridges is not None
+        ix = c.index
+        pool = sum(
+            ix.exact_amount(e)
+            for e in self.bridges.deposits(c)[tx].tolist()
+            if int(ix.asset[e]) == asset
+        )
+        tainted = sum(amount for _, amount, _ in parts)
+        hop = min(h for _, _, h in parts)
+        symbol = c.symbols.get(asset, str(asset))
+        crossed = explained = 0
+        links = sorted(
+            self.bridges.deposit_links(c, tx),
+            key=lambda x: (x.release_chain, x.release_tx, x.release_address, -x.confidence),
+        )
+        for link in links:
+            if self.bridges.deposit_asset(c, tx, link.deposit_amount) != asset:
+                continue  # the link is for what the deposit paid in another asset
+            path_confidence = min(confidence, link.confidence)
+            den = max(pool, link.deposit_amount)
+            carried = min(_part_of(tainted, link.deposit_amount, den, False), tainted - crossed)
+            released = _part_of(link.release_amount, tainted, den, False)
+            edge = None
+            target: LoadedChain | None = None
+            if path_confidence < self.bridges.min_confidence:
+                status = BELOW_MIN_CONFIDENCE
+            elif link.release_chain not in self.session.stored_chains:
+                status = CHAIN_NOT_STORED
+            elif self.max_hops - hop < 1:
+                status = BEYOND_HOP_LIMIT
+            else:
+                target = self.session.chain(link.release_chain)
+                edge = self.bridges.release_edge(target, link)
+                status = FOLLOWED if edge is not None else RELEASE_NOT_FOUND
+            release_asset = None
+            if target is not None and edge is not None:
+                a = int(target.index.asset[edge])
+                release_asset = target.symbols.get(a, str(a))
+            self.crossings.append(
+                _crossing(
+                    link,
+                    path_confidence,
+                    status,
+                    len(path) + 1,
+                    hop,
+                    (symbol, carried),
+                    (release_asset, released),
+                )
+            )
+            if target is None or edge is None or carried <= 0 or released <= 0:
+                continue
+            crossed += carried
+            near_carried = near(carried)
+            value = target.index.exact_amount(edge)
+
+            def onward(x: int, whole: int = near_carried, out: int = released) -> int:
+                return _part_of(whole, x, out, self.poison)
+
+            got = self.leg(
+                target,
+                np.array([edge], np.int64),
+                (min(released, value), value),
+                onward,
+                near_asset,
+                hop,
+                (*path, link),
+                path_confidence,
+            )
+            if not self.poison and near_carried > got:
+                # crossed, but reached no labelled holder within the hops
+                rest = _part_of(released, near_carried - got, near_carried, False)
+                got += self.add(
+                    UNLABELLED,
+                    target,
+                    None,
+                    near_asset,
+                    near_carried - got,
+                    self.max_hops + 1,
+                    (int(target.index.asset[edge]), rest),
+                    (*path, link),
+                    path_confidence,
+                    False,
+                )
+            explained += got
+        # what no followed link carried on stays the bridge's
+        for d, amount, h in parts:
+            keep = amount - _part_of(amount, crossed, tainted, False)
+            explained += self.add(
+                _category(c, d),
+                c,
+                d,
+                near_asset,
+                near(keep),
+                h,
+                (asset, keep),
+                path,
+                confidence,
+                h == 1 and not path,
+            )
+        return explained
 
 
 def _sent(
@@ -492,61 +1486,42 @@ def _sent(
     hi: int,
     policy: Policy,
     max_hops: int,
+    bridges: _Bridges | None,
 ) -> DirectionExposure:
     ix = c.index
-    services = c.bounds.services
-    sink = ix.sink
     in_target = np.zeros(ix.n_holders, np.bool_)
     in_target[targets] = True
     seeds = _edges_of(ix.out_ptr, ix.out_edges, targets)
     seeds = seeds[(seeds >= lo) & (seeds < hi)]
     dst = np.asarray(ix.dst, np.int64)
     seeds = seeds[~in_target[dst[seeds]]]
-    role = np.full(ix.n_holders, ROLE_NORMAL, np.int8)
-    labelled = services.holders()
-    if len(labelled):
-        role[labelled] = ROLE_STOP
-    role[targets] = ROLE_STOP
-    role[sink] = ROLE_SINK
-    out_e, out_t, out_h = _run(c, role, policy, max_hops, seeds)
     totals: dict[int, int] = defaultdict(int)
     for e in seeds.tolist():
         totals[int(ix.asset[e])] += ix.exact_amount(e)
-    tally = _Tally()
-    found: dict[tuple[str, int, int], list[int]] = {}
-    shares = _base_units(ix, out_e, out_t)
-    for e, amount, hop in zip(out_e.tolist(), shares, out_h.tolist(), strict=True):
-        d = int(dst[e])
-        a = int(ix.asset[e])
-        if d == sink:
-            category = FEES
-        elif in_target[d]:
-            category = RETURNED
-        elif d in services:
-            category = services[d][1].lower() or "labelled"
-            entry = found.setdefault((category, d, a), [0, hop])
-            entry[0] += amount
-            entry[1] = min(entry[1], hop)
-        else:
-            continue
-        tally.add(category, a, amount, hop, hop == 1)
+    walk = _Onward(session, bridges, policy, max_hops, c, in_target)
+    walk.leg(c, seeds, None, lambda x: x, None, 0, (), 1.0)
+    tally = walk.tally
     if policy == Policy.POISON:
         # poison marks whole transfers downstream: a destination can exceed what was sent
         for key in list(tally.amount):
             tally.amount[key] = min(tally.amount[key], totals[key[1]])
             tally.direct[key] = min(tally.direct[key], tally.amount[key])
+            tally.via[key] = min(tally.via[key], tally.amount[key])
     for a, total in totals.items():
         explained = sum(v for (_, b), v in tally.amount.items() if b == a)
         if total > explained:
             tally.add(UNLABELLED, a, total - explained, max_hops + 1, False)
-    names = session.address_texts(c.name, sorted({d for _, d, _ in found}))
     contributors: dict[tuple[str, int], list[Contributor]] = defaultdict(list)
-    for (category, d, a), (amount, hop) in sorted(found.items()):
-        service, category_d, found_by = services[d]
-        contributors[(category, a)].append(
-            Contributor(names.get(d, str(d)), service, category_d, found_by, amount, hop)
-        )
-    return _direction(c, tally, totals, contributors, len(seeds), True)
+    for chain in sorted({chain for _, chain, _, _ in walk.found}):
+        mine = {k: v for k, v in walk.found.items() if k[1] == chain}
+        names = session.address_texts(chain, sorted({d for _, _, d, _ in mine}))
+        services = session.chain(chain).bounds.services
+        for (category, _, d, a), (amount, hop) in sorted(mine.items()):
+            service, category_d, found_by = services[d]
+            contributors[(category, a)].append(
+                Contributor(names.get(d, str(d)), service, category_d, found_by, amount, hop, chain)
+            )
+    return _direction(c, tally, totals, contributors, len(seeds), True, _merged(walk.crossings))
 
 
 def _direction(
@@ -556,12 +1531,39 @@ def _direction(
     contributors: dict[tuple[str, int], list[Contributor]],
     transfers: int,
     complete: bool,
+    crossings: list[Crossing],
 ) -> DirectionExposure:
+    linked: dict[tuple[str, int], list[LinkedExposure]] = defaultdict(list)
+    for (category, a, link, confidence, count, far_chain, far_asset), (
+        amount,
+        far,
+        hop,
+    ) in tally.linked.items():
+        linked[(category, a)].append(
+            LinkedExposure(
+                deposit_chain=link.deposit_chain,
+                deposit_tx=link.deposit_tx,
+                release_chain=link.release_chain,
+                release_tx=link.release_tx,
+                release_address=link.release_address,
+                confidence=confidence,
+                crossings=count,
+                amount=amount,
+                far_chain=far_chain,
+                far_asset=far_asset,
+                far_amount=far,
+                min_hop=hop,
+            )
+        )
     categories = []
     for (category, a), amount in tally.amount.items():
         total = totals.get(a, 0)
         direct = tally.direct.get((category, a), 0)
         top = sorted(contributors.get((category, a), []), key=lambda x: (-x.amount, x.address))
+        links = sorted(
+            linked.get((category, a), []),
+            key=lambda x: (-x.amount, -x.confidence, x.deposit_tx, x.release_tx),
+        )
         categories.append(
             CategoryExposure(
                 category=category,
@@ -572,6 +1574,8 @@ def _direction(
                 indirect=amount - direct,
                 min_hop=None if category == UNLABELLED else tally.hop.get((category, a)),
                 contributors=top[:TOP_CONTRIBUTORS],
+                via_links=tally.via.get((category, a), 0),
+                links=links,
             )
         )
     categories.sort(key=lambda x: (x.asset, -x.amount, x.category))
@@ -580,13 +1584,16 @@ def _direction(
         transfers=transfers,
         categories=categories,
         contributors_complete=complete,
+        crossings=crossings,
     )
 
 
 __all__ = [
     "CategoryExposure",
     "Contributor",
+    "Crossing",
     "DirectionExposure",
     "ExposureReport",
+    "LinkedExposure",
     "exposure",
 ]
