@@ -18,7 +18,13 @@ from conftest import Traced
 from counterflow.graph import lookup
 from counterflow.graph.boundaries import ServiceMap
 from counterflow.graph.evidence import result_text
-from counterflow.graph.index import GraphIndex, _radix_order, _spent_outputs, load_index
+from counterflow.graph.index import (
+    GraphIndex,
+    _key_order,
+    _radix_order,
+    _spent_outputs,
+    load_index,
+)
 from counterflow.graph.lookup import build_lookups
 from counterflow.graph.policies import TraceParams
 from counterflow.graph.trace import _first_at, _iso, _iso_many, _Scale, trace
@@ -223,3 +229,36 @@ def test_radix_order_is_the_stable_argsort(high: int) -> None:
     before = keys.copy()
     assert _radix_order(keys).tolist() == np.argsort(keys, kind="stable").tolist()
     assert np.array_equal(keys, before)  # the caller's keys are left alone
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 6),  # block
+            st.one_of(st.integers(0, 5), st.just(1 << 40)),  # tx_index (a null fills 2**40)
+            st.integers(0, 3),  # seq
+            st.integers(1, 3),  # kind
+            st.integers(0, 4),  # tx id
+        ),
+        max_size=60,
+    ),
+    st.integers(0, 10**6),  # first block number
+    st.booleans(),  # stored in key order already, as a part of whole sorted blocks
+)
+def test_key_order_is_the_stable_sort_on_the_five_keys(
+    rows: list[tuple[int, int, int, int, int]], first: int, presorted: bool
+) -> None:
+    """Whatever the stored order (shuffled within blocks, blocks out of order, or sorted),
+    the order is the stable sort on (block, tx_index, seq, kind, tx id)."""
+    if presorted:
+        rows = sorted(rows)
+    block = np.array([first + r[0] for r in rows], np.int64)
+    tx_index = np.array([r[1] for r in rows], np.int64)
+    seq = np.array([r[2] for r in rows], np.int32)
+    kind = np.array([r[3] for r in rows], np.int8)
+    tx = np.array([r[4] for r in rows], np.int64)
+    order = _key_order(block, tx_index, seq, kind, tx)
+    expected = np.lexsort((tx, kind, seq, tx_index, block))
+    got = np.arange(len(rows)) if order is None else order
+    assert got.tolist() == expected.tolist()
