@@ -741,6 +741,9 @@ def backward(
     max_hops: int,
     min_fraction: float,
     seeds: np.ndarray,
+    seed_edges: np.ndarray | None = None,
+    seed_value: np.ndarray | None = None,
+    seed_hop: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Where the seeds' value came from: transfers into them, then into their senders, …
 
@@ -756,7 +759,18 @@ def backward(
     passed on through those transfers over them in proportion to their amounts. The seeds are
     expanded over every receipt, each in its own asset. ``fifo`` follows slices instead, see
     ``_backward_fifo``. Services, DEX routers, bridges and the sink are not expanded.
+
+    Seed edges (``seed_edges``, ``seed_value``, ``seed_hop``; optional, distinct edges) enter
+    where the trace arrives from elsewhere: a bridge deposit whose release the trace reached on
+    another chain. Each is recorded at its hop with its value (at most its amount), and its
+    sender joins the frontier of the next hop as if it had paid that value toward the seed
+    through it: expanded over its receipts before it, under the same rules.
     """
+    # numba prunes the branch not taken for each call's types: callers without seed edges
+    # get a kernel whose loop sees an empty list
+    se = np.zeros(0, np.int64) if seed_edges is None else seed_edges
+    sv = np.zeros(0, np.float64) if seed_value is None else seed_value
+    sh = np.zeros(0, np.int64) if seed_hop is None else seed_hop
     if policy == _FIFO:
         return _backward_fifo(
             src,
@@ -774,6 +788,9 @@ def backward(
             max_hops,
             min_fraction,
             seeds,
+            se,
+            sv,
+            sh,
         )
     # (holder, asset) keys: holder << 16 | (asset + 1); asset -1 (a seed: every asset) is 0
     seen = Dict.empty(key_type=types.int64, value_type=types.int64)
@@ -798,8 +815,11 @@ def backward(
     r_t = np.empty(64, np.float64)
     r_hop = np.empty(64, np.int64)
     n_rec = 0
+    # seed edges in hop order; si: the next one to enter
+    s_order = np.argsort(sh, kind="mergesort")
+    si = 0
     hop = 0
-    while len(f_h) > 0:
+    while len(f_h) > 0 or si < len(s_order):
         hop += 1
         if hop > max_hops:
             break
@@ -810,6 +830,41 @@ def backward(
         g_val = np.empty(16, np.float64)
         g_asset = np.empty(16, np.int64)
         n_g = 0
+        while si < len(s_order) and sh[s_order[si]] <= hop:
+            k = se[s_order[si]]
+            amount = float(units[k])
+            part = min(float(sv[s_order[si]]), amount)
+            si += 1
+            if amount <= 0 or part <= 0 or (part / amount < min_fraction and policy != 0):
+                continue
+            r_e = _grow_i8(r_e, n_rec + 1)
+            r_t = _grow_f8(r_t, n_rec + 1)
+            r_hop = _grow_i8(r_hop, n_rec + 1)
+            r_e[n_rec] = k
+            r_t[n_rec] = part
+            r_hop[n_rec] = hop
+            n_rec += 1
+            s = np.int64(src[k])
+            if role[s] != ROLE_NORMAL and role[s] != ROLE_MIXER:
+                continue
+            key = (s << 16) | (np.int64(asset[k]) + 1)
+            if key in seen or (s << 16) in seen:
+                continue
+            if key in nxt:
+                j = nxt[key]
+                g_dead[j] = max(g_dead[j], np.int64(k))
+                g_val[j] += part
+                continue
+            g_h = _grow_i8(g_h, n_g + 1)
+            g_dead = _grow_i8(g_dead, n_g + 1)
+            g_val = _grow_f8(g_val, n_g + 1)
+            g_asset = _grow_i8(g_asset, n_g + 1)
+            nxt[key] = n_g
+            g_h[n_g] = s
+            g_dead[n_g] = k
+            g_val[n_g] = part
+            g_asset[n_g] = asset[k]
+            n_g += 1
         for i in range(len(f_h)):
             h = f_h[i]
             deadline = f_dead[i]
@@ -887,6 +942,9 @@ def _backward_fifo(
     max_hops: int,
     min_fraction: float,
     seeds: np.ndarray,
+    seed_edges: np.ndarray,
+    seed_value: np.ndarray,
+    seed_hop: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Backward FIFO: the slice ``[lo, hi)`` of a payment maps onto the receipts that funded it.
 
@@ -903,6 +961,11 @@ def _backward_fifo(
     receipt never exceeds it, and what a holder's receipts are attributed never exceeds what
     its payments were. A slice smaller than ``min_fraction`` of its transfer is not followed.
     Mixers are reached but not expanded: a pool has no order to follow.
+
+    A seed edge (a bridge deposit reached through its release) enters at its hop as the slice
+    ``[0, value)`` of itself: a bridge converts a deposit in one lump and keeps no order
+    between the units it took and the units it released, so which part of the deposit the
+    traced part of the release stands for is a convention; FIFO's own, oldest first, is taken.
     """
     # the union of slices per edge: a linked list of disjoint intervals
     iv_head = Dict.empty(key_type=types.int64, value_type=types.int64)
@@ -943,8 +1006,20 @@ def _backward_fifo(
             a_lo[n_a] = 0.0
             a_hi[n_a] = float(units[k])
             n_a += 1
+    # seed edges in hop order; si: the next one to enter
+    s_order = np.argsort(seed_hop, kind="mergesort")
+    si = 0
     hop = 1
     while True:
+        while si < len(s_order) and seed_hop[s_order[si]] <= hop:
+            a_e = _grow_i8(a_e, n_a + 1)
+            a_lo = _grow_f8(a_lo, n_a + 1)
+            a_hi = _grow_f8(a_hi, n_a + 1)
+            a_e[n_a] = seed_edges[s_order[si]]
+            a_lo[n_a] = 0.0
+            a_hi[n_a] = seed_value[s_order[si]]
+            n_a += 1
+            si += 1
         # add this round's slices: keep what is new, record it, queue it upstream
         for j in range(n_a):
             k = a_e[j]
@@ -1021,6 +1096,10 @@ def _backward_fifo(
                 n_q += 1
         n_a = 0
         if head >= n_q:
+            # nothing left to expand: on to the next seed edge's hop, if any is within reach
+            if si < len(s_order) and seed_hop[s_order[si]] <= max_hops:
+                hop = seed_hop[s_order[si]]
+                continue
             break
         # expand every queued slice of this hop into slices of the receipts that funded it
         hop = q_hop[head] + 1

@@ -809,9 +809,38 @@ def _backward(
     packs: list[TagPack],
     link_files: list[LinkFile],
 ) -> TraceResult:
-    ix = first.index
+    """Attribute the seeds' receipts backward, and across bridges where a ledger links them.
+
+    Each leg is one kernel run on one chain at one confidence: the seeds' chain at 1, then,
+    per (deposit chain, confidence), the linked deposits of the releases the leg before
+    reached, each entering at the hop after its release: the hop budget is shared across
+    the crossings, as forward.
+    """
     policy = Policy.parse(params.policy)
-    out = backward(
+    by_release = _by_release(link_files)
+    legs = [_Leg(first.name, 1.0, seed_ids)]
+    raw: list[tuple[_Leg, tuple[np.ndarray, ...]]] = []
+    followed: set[tuple[str, str, str, str, str]] = set()
+    crossings: list[dict[str, Any]] = []
+    while legs:
+        leg = legs.pop(0)
+        c = session.chain(leg.chain)
+        out = _backward_leg(c, params, policy, leg)
+        raw.append((leg, out))
+        if by_release:
+            legs.extend(_cross_back(session, params, c, leg, out, by_release, followed, crossings))
+    return _assemble(session, params, raw, seed_ids, first.name, crossings, packs, link_files)
+
+
+_BACKWARD_RULES = {Policy.POISON: Rule.POISON, Policy.HAIRCUT: Rule.HAIRCUT, Policy.FIFO: Rule.FIFO}
+
+
+def _backward_leg(
+    c: LoadedChain, params: TraceParams, policy: Policy, leg: _Leg
+) -> tuple[np.ndarray, ...]:
+    """One backward kernel run, as the columns ``_assemble`` reads (a forward run's shape)."""
+    ix = c.index
+    edges, attributed, hops = backward(
         ix.src,
         ix.dst,
         ix.value,
@@ -821,18 +850,197 @@ def _backward(
         ix.out_edges,
         ix.in_ptr,
         ix.in_edges,
-        first.bounds.role,
+        c.bounds.role,
         ix.n_addresses,
         ix.utxo,
         int(policy),
         params.max_hops,
         params.min_fraction,
-        np.array(seed_ids, np.int64),
+        np.array(leg.seed_holders, np.int64),
+        np.array(leg.seed_edges, np.int64),
+        np.array(leg.seed_taint, np.float64),
+        np.array(leg.seed_hop, np.int64),
     )
-    empty_i = np.zeros(0, np.int64)
-    empty_f = np.zeros(0, np.float64)
-    rule = {Policy.POISON: Rule.POISON, Policy.HAIRCUT: Rule.HAIRCUT, Policy.FIFO: Rule.FIFO}
-    rules = np.full(len(out[0]), int(rule[policy]))
-    full = (out[0], out[1], out[2], out[1], rules, empty_i, empty_f, np.zeros(ix.n_assets))
-    leg = _Leg(first.name, 1.0)
-    return _assemble(session, params, [(leg, full)], seed_ids, first.name, [], packs, link_files)
+    rules = np.full(len(edges), int(_BACKWARD_RULES[policy]), np.int64)
+    # a leg's seed edges are bridge deposits: nothing else reaches a transfer into a bridge
+    rules[np.isin(edges, np.array(leg.seed_edges, np.int64))] = int(Rule.BRIDGE)
+    none_i = np.zeros(0, np.int64)
+    none_f = np.zeros(0, np.float64)
+    # taint_in: what the transfer's source passed on through it, its attributed amount
+    return edges, attributed, hops, attributed, rules, none_i, none_f, np.zeros(ix.n_assets)
+
+
+def _cross_back(
+    session: GraphSession,
+    params: TraceParams,
+    c: LoadedChain,
+    leg: _Leg,
+    out: tuple[np.ndarray, ...],
+    by_release: dict[tuple[str, str, str], list[Link]],
+    followed: set[tuple[str, str, str, str, str]],
+    crossings: list[dict[str, Any]],
+) -> list[_Leg]:
+    """The legs that continue a backward leg behind the linked bridge releases it reached.
+
+    A release is a transfer the bridge paid (its source is labelled bridge; on a UTXO chain,
+    a transaction spending coins of an address labelled bridge) and that a link names by
+    (release chain, tx, address). Its attributed amount crosses at the link's rate,
+    ``attributed × deposit amount / release amount``, onto the deposit's transfers into
+    the bridge. Where several links name one release, the surest is followed (as exposure
+    does). Every link followed is reported in ``crossings``, also where its deposit chain is
+    not stored or no hop is left for it.
+    """
+    ix = c.index
+    edges = np.asarray(out[0], np.int64)
+    attributed = np.asarray(out[1], np.float64)
+    hops = np.asarray(out[2], np.int64)
+    role = np.asarray(c.bounds.role)
+    src_e = np.asarray(ix.src[edges], np.int64)
+    dst_e = np.asarray(ix.dst[edges], np.int64)
+    paid = role[src_e] == ROLE_BRIDGE
+    if ix.utxo:
+        txs = np.unique(src_e[(src_e >= ix.n_addresses) & (src_e != ix.sink)])
+        paid |= np.isin(src_e, _bridge_spends(c, txs))
+    rows = np.flatnonzero(paid & (dst_e < ix.n_addresses))
+    if not len(rows):
+        return []
+    tx_e = np.asarray(ix.tx[edges[rows]], np.int64)
+    hashes = session.tx_hashes(c.name, np.unique(tx_e[tx_e >= 0]).tolist())
+    names = session.address_texts(c.name, np.unique(dst_e[rows]).tolist())
+    carried: list[tuple[Link, float, int, int]] = []  # link, confidence, deposit share, hop
+    for row, tx in zip(rows.tolist(), tx_e.tolist(), strict=True):
+        key = (c.name, normal_tx(c.name, hashes.get(tx, "")), names.get(int(dst_e[row]), ""))
+        links = by_release.get(key)
+        if not links:
+            continue
+        link = max(links, key=lambda x: x.confidence)  # the first of the surest
+        pair = (link.deposit_chain, link.deposit_tx, *key)
+        confidence = min(leg.confidence, link.confidence)
+        if pair in followed or confidence < params.min_link_confidence:
+            continue
+        followed.add(pair)
+        e = int(edges[row])
+        # as reported: a whole transfer exactly, a share rounded down
+        released = ix.exact_amount(e)
+        if attributed[row] < float(ix.value[e]) * (1 - 1e-12):
+            released = min(released, ix.to_base_units(int(ix.asset[e]), float(attributed[row])))
+        deposit = (
+            min(link.deposit_amount, released * link.deposit_amount // link.release_amount)
+            if link.release_amount
+            else 0
+        )
+        crossings.append(
+            {
+                "deposit_chain": link.deposit_chain,
+                "deposit_tx": link.deposit_tx,
+                "tainted_deposit": deposit,
+                "release_chain": link.release_chain,
+                "release_tx": link.release_tx,
+                "release_address": link.release_address,
+                "tainted_release": released,
+                "confidence": confidence,
+            }
+        )
+        hop = int(hops[row]) + 1
+        if link.deposit_chain in session.stored_chains and deposit > 0 and hop <= params.max_hops:
+            carried.append((link, confidence, deposit, hop))
+    # one lookup per chain for all the deposits this leg reached, not one per link
+    found = {
+        name: _deposit_edges(session, session.chain(name), [x[0] for x in carried])
+        for name in sorted({x[0].deposit_chain for x in carried})
+    }
+    targets: dict[tuple[str, float], dict[int, tuple[float, int]]] = {}
+    for link, confidence, deposit, hop in carried:
+        into = found[link.deposit_chain].get(link)
+        if into is None:
+            continue
+        target = session.chain(link.deposit_chain).index
+        value = np.asarray(target.value[into], np.float64)
+        paid_in = float(value.sum())
+        if paid_in <= 0:
+            continue
+        carried_units = target.from_base_units(int(target.asset[into[0]]), deposit)
+        seeds = targets.setdefault((link.deposit_chain, confidence), {})
+        # the deposit's transfers (one, as a rule) share it in proportion to their amounts;
+        # a transfer two links carry onto takes both, up to its amount, at the nearer hop
+        for e, v in zip(into.tolist(), value.tolist(), strict=True):
+            part = min(v, carried_units * v / paid_in)
+            before = seeds.get(e, (0.0, hop))
+            seeds[e] = (min(v, before[0] + part), min(before[1], hop))
+    legs = []
+    for chain, confidence in sorted(targets):
+        seeds = targets[(chain, confidence)]
+        leg_next = _Leg(chain, confidence)
+        for e in sorted(seeds):
+            leg_next.seed_edges.append(e)
+            leg_next.seed_taint.append(seeds[e][0])
+            leg_next.seed_hop.append(seeds[e][1])
+            leg_next.seed_rule.append(int(Rule.BRIDGE))
+        legs.append(leg_next)
+    return legs
+
+
+def _bridge_spends(c: LoadedChain, txs: np.ndarray) -> np.ndarray:
+    """The UTXO transactions among ``txs`` that spend coins of an address labelled bridge."""
+    ix = c.index
+    in_ptr = np.asarray(ix.in_ptr, np.int64)
+    start = in_ptr[txs]
+    count = in_ptr[txs + 1] - start
+    if not count.sum():
+        return np.zeros(0, np.int64)
+    owner = np.repeat(np.arange(len(txs)), count)
+    offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    inputs = np.asarray(ix.in_edges[start[owner] + offset], np.int64)
+    spends = np.asarray(c.bounds.role)[np.asarray(ix.src[inputs], np.int64)] == ROLE_BRIDGE
+    return np.unique(txs[owner[spends]])
+
+
+def _deposit_edges(
+    session: GraphSession, c: LoadedChain, links: list[Link]
+) -> dict[Link, np.ndarray]:
+    """Per link, its deposit: the deposit transaction's transfers into holders labelled bridge.
+
+    A ledger names no deposit address and no asset, so the bridge side is known from the
+    labels; where the transaction pays the bridge in several assets, the deposit is the
+    asset whose total is nearest the ledger's ``deposit_amount`` (exposure does the same).
+    """
+    mine = [link for link in links if link.deposit_chain == c.name]
+    ids = session.tx_ids(c.name, sorted({link.deposit_tx for link in mine}))
+    ix = c.index
+    bridges = np.flatnonzero(np.asarray(c.bounds.role) == ROLE_BRIDGE).tolist()
+    if not ids or not bridges:
+        return {}
+    in_ptr, in_edges = np.asarray(ix.in_ptr), np.asarray(ix.in_edges)
+    into = np.concatenate([in_edges[in_ptr[h] : in_ptr[h + 1]] for h in bridges]).astype(np.int64)
+    txs = np.asarray(ix.tx, np.int64)[into]
+    found: dict[Link, np.ndarray] = {}
+    for link in mine:
+        tx = ids.get(link.deposit_tx)
+        edges = into[txs == tx] if tx is not None else into[:0]
+        if not len(edges):
+            continue
+        assets = np.asarray(ix.asset[edges], np.int64)
+        sums: dict[int, int] = defaultdict(int)
+        for e, a in zip(edges.tolist(), assets.tolist(), strict=True):
+            sums[a] += ix.exact_amount(e)
+        asset = min(sums, key=lambda a: (abs(sums[a] - link.deposit_amount), a))
+        found[link] = np.sort(edges[assets == asset])
+    return found
+
+
+def _by_release(link_files: list[LinkFile]) -> dict[tuple[str, str, str], list[Link]]:
+    """The links by (release chain, release tx, release address), kept as ``_by_deposit``'s."""
+    key = tuple((f.path, f.sha256) for f in link_files)
+    known = _BY_RELEASE.get(key)
+    if known is not None:
+        return known
+    grouped: dict[tuple[str, str, str], list[Link]] = defaultdict(list)
+    for f in link_files:
+        for link in f.links:
+            grouped[(link.release_chain, link.release_tx, link.release_address)].append(link)
+    _BY_RELEASE.clear()  # only the latest ledgers: they can be large
+    _BY_RELEASE[key] = dict(grouped)
+    return _BY_RELEASE[key]
+
+
+_BY_RELEASE: dict[tuple[tuple[str, str], ...], dict[tuple[str, str, str], list[Link]]] = {}
