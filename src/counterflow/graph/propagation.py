@@ -830,11 +830,48 @@ def backward(
         g_val = np.empty(16, np.float64)
         g_asset = np.empty(16, np.int64)
         n_g = 0
+        # this hop's receipts and the part of each traced: seed edges entering here, then
+        # the frontier's receipts before the transfer through which it paid on
+        c_e = np.empty(16, np.int64)
+        c_part = np.empty(16, np.float64)
+        n_c = 0
         while si < len(s_order) and sh[s_order[si]] <= hop:
             k = se[s_order[si]]
-            amount = float(units[k])
-            part = min(float(sv[s_order[si]]), amount)
+            c_e = _grow_i8(c_e, n_c + 1)
+            c_part = _grow_f8(c_part, n_c + 1)
+            c_e[n_c] = k
+            c_part[n_c] = min(float(sv[s_order[si]]), float(units[k]))
+            n_c += 1
             si += 1
+        for i in range(len(f_h)):
+            h = f_h[i]
+            deadline = f_dead[i]
+            value = f_val[i]
+            a = f_asset[i]
+            end = _lower_bound(in_edges, in_ptr[h], in_ptr[h + 1], deadline)
+            total = 0.0
+            for p in range(in_ptr[h], end):
+                k = in_edges[p]
+                if a < 0 or asset[k] == a:
+                    total += units[k]
+            for p in range(in_ptr[h], end):
+                k = in_edges[p]
+                if a >= 0 and asset[k] != a:
+                    continue
+                amount = float(units[k])
+                if value < 0 or policy == 0:
+                    part = amount
+                else:
+                    part = min(value * amount / total, amount) if total > 0 else 0.0
+                c_e = _grow_i8(c_e, n_c + 1)
+                c_part = _grow_f8(c_part, n_c + 1)
+                c_e[n_c] = k
+                c_part[n_c] = part
+                n_c += 1
+        for c in range(n_c):
+            k = c_e[c]
+            part = c_part[c]
+            amount = float(units[k])
             if amount <= 0 or part <= 0 or (part / amount < min_fraction and policy != 0):
                 continue
             r_e = _grow_i8(r_e, n_rec + 1)
@@ -865,56 +902,6 @@ def backward(
             g_val[n_g] = part
             g_asset[n_g] = asset[k]
             n_g += 1
-        for i in range(len(f_h)):
-            h = f_h[i]
-            deadline = f_dead[i]
-            value = f_val[i]
-            a = f_asset[i]
-            end = _lower_bound(in_edges, in_ptr[h], in_ptr[h + 1], deadline)
-            total = 0.0
-            for p in range(in_ptr[h], end):
-                k = in_edges[p]
-                if a < 0 or asset[k] == a:
-                    total += units[k]
-            for p in range(in_ptr[h], end):
-                k = in_edges[p]
-                if a >= 0 and asset[k] != a:
-                    continue
-                amount = float(units[k])
-                if value < 0 or policy == 0:
-                    part = amount
-                else:
-                    part = min(value * amount / total, amount) if total > 0 else 0.0
-                if amount <= 0 or part <= 0 or (part / amount < min_fraction and policy != 0):
-                    continue
-                r_e = _grow_i8(r_e, n_rec + 1)
-                r_t = _grow_f8(r_t, n_rec + 1)
-                r_hop = _grow_i8(r_hop, n_rec + 1)
-                r_e[n_rec] = k
-                r_t[n_rec] = part
-                r_hop[n_rec] = hop
-                n_rec += 1
-                s = np.int64(src[k])
-                if role[s] != ROLE_NORMAL and role[s] != ROLE_MIXER:
-                    continue
-                key = (s << 16) | (np.int64(asset[k]) + 1)
-                if key in seen or (s << 16) in seen:
-                    continue
-                if key in nxt:
-                    j = nxt[key]
-                    g_dead[j] = max(g_dead[j], np.int64(k))
-                    g_val[j] += part
-                    continue
-                g_h = _grow_i8(g_h, n_g + 1)
-                g_dead = _grow_i8(g_dead, n_g + 1)
-                g_val = _grow_f8(g_val, n_g + 1)
-                g_asset = _grow_i8(g_asset, n_g + 1)
-                nxt[key] = n_g
-                g_h[n_g] = s
-                g_dead[n_g] = k
-                g_val[n_g] = part
-                g_asset[n_g] = asset[k]
-                n_g += 1
         for key in nxt:
             seen[key] = 1
         f_h = g_h[:n_g].copy()
