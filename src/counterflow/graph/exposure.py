@@ -41,12 +41,12 @@ from numba.typed import Dict
 from counterflow.attribution.tagpack import load_tagpacks
 from counterflow.chains.registry import get_chain, normalize_address
 from counterflow.errors import InputError
+from counterflow.graph.crossings import by_deposit, deposit_asset, into_bridges, release_edges
 from counterflow.graph.index import GraphIndex
 from counterflow.graph.links import Link, LinkFile, load_links
 from counterflow.graph.policies import ROLE_BRIDGE, ROLE_NORMAL, ROLE_SINK, ROLE_STOP, Policy
 from counterflow.graph.propagation import _lower_bound, forward_from_transfers
 from counterflow.graph.session import GraphSession, LoadedChain, epoch_seconds
-from counterflow.graph.trace import _by_deposit, _release_edges
 from counterflow.store.datadir import DataDirectory
 from counterflow.store.reader import StoreReader
 
@@ -588,7 +588,7 @@ class _Bridges:
         self.files = files
         self.min_confidence = min_confidence
         self.policy = policy
-        self.by_deposit = _by_deposit(files)
+        self.by_deposit = by_deposit(files)
         self._releases: dict[str, tuple[np.ndarray, dict[int, Link]]] = {}
         self._release_at: dict[str, dict[tuple[str, str], int]] = {}
         self._deposits: dict[str, dict[int, np.ndarray]] = {}
@@ -605,7 +605,7 @@ class _Bridges:
         """
         if c.name not in self._releases:
             mine = [link for f in self.files for link in f.links if link.release_chain == c.name]
-            found = _release_edges(self.session, c, mine) if mine else {}
+            found = release_edges(self.session, c, mine) if mine else {}
             best: dict[int, Link] = {}
             for link in mine:
                 e = found.get((link.release_tx, link.release_address))
@@ -626,10 +626,8 @@ class _Bridges:
             ids = self.session.tx_ids(c.name, hashes)
             grouped: dict[int, np.ndarray] = {}
             if ids:
-                ix = c.index
-                holders = np.flatnonzero(np.asarray(c.bounds.role) == ROLE_BRIDGE)
-                into = _edges_of(ix.in_ptr, ix.in_edges, holders)
-                txs = np.asarray(ix.tx, np.int64)[into]
+                into = into_bridges(c)
+                txs = np.asarray(c.index.tx, np.int64)[into]
                 hit = np.isin(txs, np.array(sorted(ids.values()), np.int64))
                 into, txs = into[hit], txs[hit]
                 for tx in np.unique(txs).tolist():
@@ -652,13 +650,7 @@ class _Bridges:
         """The asset of a linked deposit: a ledger names none, so where the deposit pays the
         bridge in several, the one whose total is nearest the ledger's ``amount``."""
         edges = self.deposits(c).get(tx)
-        if edges is None or not len(edges):
-            return None
-        ix = c.index
-        sums: dict[int, int] = defaultdict(int)
-        for e in edges.tolist():
-            sums[int(ix.asset[e])] += ix.exact_amount(e)
-        return min(sums, key=lambda a: (abs(sums[a] - amount), a))
+        return None if edges is None else deposit_asset(c.index, edges, amount)
 
     def releases_into(
         self, c: LoadedChain, role: np.ndarray, receipts: np.ndarray, in_target: np.ndarray

@@ -25,6 +25,7 @@ from counterflow.attribution.tagpack import TagPack, load_tagpack
 from counterflow.chains.registry import get_chain, normalize_address
 from counterflow.errors import InputError
 from counterflow.graph.coinjoin import CoinJoins
+from counterflow.graph.crossings import by_deposit, by_release, deposit_edges, release_edges
 from counterflow.graph.index import GraphIndex
 from counterflow.graph.links import Link, LinkFile, load_links, normal_tx
 from counterflow.graph.policies import (
@@ -286,7 +287,7 @@ def _forward(
     packs: list[TagPack],
     link_files: list[LinkFile],
 ) -> TraceResult:
-    by_deposit = _by_deposit(link_files)
+    deposit_links = by_deposit(link_files)
     legs = [_Leg(first.name, 1.0, seed_ids, [since] * len(seed_ids))]
     if params.seed_txs:
         legs = [_theft_leg(session, params, first, seed_ids, since)]
@@ -357,7 +358,7 @@ def _forward(
         releases: list[tuple[Link, float, int, int]] = []  # link, confidence, released, hop
         for tx, (tainted, hop) in sorted(deposits.items()):
             tx_hash = normal_tx(c.name, hashes.get(tx, ""))
-            for link in by_deposit.get((c.name, tx_hash), []):
+            for link in deposit_links.get((c.name, tx_hash), []):
                 pair = (link.deposit_tx, link.release_tx)
                 confidence = min(leg.confidence, link.confidence)
                 if pair in followed or confidence < params.min_link_confidence:
@@ -382,7 +383,7 @@ def _forward(
                 releases.append((link, confidence, released, hop))
         # one lookup per chain for all the releases this leg reached, not one per link
         edges_by_chain = {
-            name: _release_edges(session, session.chain(name), [r[0] for r in releases])
+            name: release_edges(session, session.chain(name), [r[0] for r in releases])
             for name in sorted({r[0].release_chain for r in releases})
         }
         for link, confidence, released, hop in releases:
@@ -406,28 +407,6 @@ def _forward(
             leg_next.seed_rule = [leg_next.seed_rule[i] for i in order]
             legs.append(leg_next)
     return _assemble(session, params, raw, seed_ids, first.name, crossings, packs, link_files)
-
-
-def _by_deposit(link_files: list[LinkFile]) -> dict[tuple[str, str], list[Link]]:
-    """The links by (deposit chain, deposit tx), kept for the same ledger files' versions.
-
-    A ledger holds tens of thousands of links and a trace follows a few; grouping them again
-    for every trace costs more than following them.
-    """
-    key = tuple((f.path, f.sha256) for f in link_files)
-    known = _GROUPED.get(key)
-    if known is not None:
-        return known
-    grouped: dict[tuple[str, str], list[Link]] = defaultdict(list)
-    for f in link_files:
-        for link in f.links:
-            grouped[(link.deposit_chain, link.deposit_tx)].append(link)
-    _GROUPED.clear()  # only the latest ledgers: they can be large
-    _GROUPED[key] = dict(grouped)
-    return _GROUPED[key]
-
-
-_GROUPED: dict[tuple[tuple[str, str], ...], dict[tuple[str, str], list[Link]]] = {}
 
 
 def _theft_leg(
@@ -469,32 +448,6 @@ def _decimals(session: GraphSession, c: LoadedChain) -> dict[int, int]:
         if int(asset_id) != 0:
             decimals[int(asset_id)] = int(value or 0)
     return decimals
-
-
-def _release_edges(
-    session: GraphSession, c: LoadedChain, links: list[Link]
-) -> dict[tuple[str, str], int]:
-    """The transfer each release pays to its address, keyed by (release tx, address)."""
-    mine = [link for link in links if link.release_chain == c.name]
-    txs = session.tx_ids(c.name, sorted({link.release_tx for link in mine}))
-    addresses = session.address_ids(c.name, sorted({link.release_address for link in mine}))
-    # plain views: an element read through a memory map builds a memmap object each time
-    in_ptr, in_edges, edge_tx = (
-        np.asarray(a) for a in (c.index.in_ptr, c.index.in_edges, c.index.tx)
-    )
-    found: dict[tuple[str, str], int] = {}
-    for link in mine:
-        tx = txs.get(link.release_tx)
-        address = addresses.get(link.release_address)
-        if tx is None or address is None:
-            continue
-        start, end = int(in_ptr[address]), int(in_ptr[address + 1])
-        for p in range(start, end):
-            e = int(in_edges[p])
-            if int(edge_tx[e]) == tx:
-                found[(link.release_tx, link.release_address)] = e
-                break
-    return found
 
 
 def _assemble(
@@ -817,7 +770,7 @@ def _backward(
     the crossings, as forward.
     """
     policy = Policy.parse(params.policy)
-    by_release = _by_release(link_files)
+    release_links = by_release(link_files)
     legs = [_Leg(first.name, 1.0, seed_ids)]
     raw: list[tuple[_Leg, tuple[np.ndarray, ...]]] = []
     followed: set[tuple[str, str, str, str, str]] = set()
@@ -827,8 +780,9 @@ def _backward(
         c = session.chain(leg.chain)
         out = _backward_leg(c, params, policy, leg)
         raw.append((leg, out))
-        if by_release:
-            legs.extend(_cross_back(session, params, c, leg, out, by_release, followed, crossings))
+        if release_links:
+            crossed = _cross_back(session, params, c, leg, out, release_links, followed, crossings)
+            legs.extend(crossed)
     return _assemble(session, params, raw, seed_ids, first.name, crossings, packs, link_files)
 
 
@@ -946,7 +900,7 @@ def _cross_back(
             carried.append((link, confidence, deposit, hop))
     # one lookup per chain for all the deposits this leg reached, not one per link
     found = {
-        name: _deposit_edges(session, session.chain(name), [x[0] for x in carried])
+        name: deposit_edges(session, session.chain(name), [x[0] for x in carried])
         for name in sorted({x[0].deposit_chain for x in carried})
     }
     targets: dict[tuple[str, float], dict[int, tuple[float, int]]] = {}
@@ -993,54 +947,3 @@ def _bridge_spends(c: LoadedChain, txs: np.ndarray) -> np.ndarray:
     inputs = np.asarray(ix.in_edges[start[owner] + offset], np.int64)
     spends = np.asarray(c.bounds.role)[np.asarray(ix.src[inputs], np.int64)] == ROLE_BRIDGE
     return np.unique(txs[owner[spends]])
-
-
-def _deposit_edges(
-    session: GraphSession, c: LoadedChain, links: list[Link]
-) -> dict[Link, np.ndarray]:
-    """Per link, its deposit: the deposit transaction's transfers into holders labelled bridge.
-
-    A ledger names no deposit address and no asset, so the bridge side is known from the
-    labels; where the transaction pays the bridge in several assets, the deposit is the
-    asset whose total is nearest the ledger's ``deposit_amount`` (exposure does the same).
-    """
-    mine = [link for link in links if link.deposit_chain == c.name]
-    ids = session.tx_ids(c.name, sorted({link.deposit_tx for link in mine}))
-    ix = c.index
-    bridges = np.flatnonzero(np.asarray(c.bounds.role) == ROLE_BRIDGE).tolist()
-    if not ids or not bridges:
-        return {}
-    in_ptr, in_edges = np.asarray(ix.in_ptr), np.asarray(ix.in_edges)
-    into = np.concatenate([in_edges[in_ptr[h] : in_ptr[h + 1]] for h in bridges]).astype(np.int64)
-    txs = np.asarray(ix.tx, np.int64)[into]
-    found: dict[Link, np.ndarray] = {}
-    for link in mine:
-        tx = ids.get(link.deposit_tx)
-        edges = into[txs == tx] if tx is not None else into[:0]
-        if not len(edges):
-            continue
-        assets = np.asarray(ix.asset[edges], np.int64)
-        sums: dict[int, int] = defaultdict(int)
-        for e, a in zip(edges.tolist(), assets.tolist(), strict=True):
-            sums[a] += ix.exact_amount(e)
-        asset = min(sums, key=lambda a: (abs(sums[a] - link.deposit_amount), a))
-        found[link] = np.sort(edges[assets == asset])
-    return found
-
-
-def _by_release(link_files: list[LinkFile]) -> dict[tuple[str, str, str], list[Link]]:
-    """The links by (release chain, release tx, release address), kept as ``_by_deposit``'s."""
-    key = tuple((f.path, f.sha256) for f in link_files)
-    known = _BY_RELEASE.get(key)
-    if known is not None:
-        return known
-    grouped: dict[tuple[str, str, str], list[Link]] = defaultdict(list)
-    for f in link_files:
-        for link in f.links:
-            grouped[(link.release_chain, link.release_tx, link.release_address)].append(link)
-    _BY_RELEASE.clear()  # only the latest ledgers: they can be large
-    _BY_RELEASE[key] = dict(grouped)
-    return _BY_RELEASE[key]
-
-
-_BY_RELEASE: dict[tuple[tuple[str, str], ...], dict[tuple[str, str, str], list[Link]]] = {}
