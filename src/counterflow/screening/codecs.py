@@ -11,6 +11,10 @@ checked for a whole Arrow column at once, by compiled loops over the column's by
 - Base58Check P2PKH/P2SH: 25 bytes whose version byte is the chain's and whose last four are
   the double SHA-256 checksum.
 
+The checksums are most of the work, and each text's is independent of the others': the loops
+gather a group of texts into lanes and hash (or run the bech32 checksum over) the whole group
+at once, in vector registers (see :mod:`counterflow.chains.digests`).
+
 This module only *recognises* valid texts and gives their canonical form (lowercase for EVM
 and bech32, as written for Base58). Whatever it does not recognise — an invalid text, another
 form, another chain — the caller sends through the registry codec (one call per distinct
@@ -26,7 +30,12 @@ import numba
 import numpy as np
 import pyarrow as pa
 
-from counterflow.chains.digests import keccak256_block, sha256_block
+from counterflow.chains.digests import (
+    KECCAK_LANES,
+    SHA256_LANES,
+    keccak_f_lanes,
+    sha256d_lanes,
+)
 from counterflow.chains.registry import get_chain
 
 # -- alphabets ---------------------------------------------------------------------------------
@@ -42,10 +51,13 @@ _HEX_CLASS[np.frombuffer(b"0123456789", np.uint8)] = 0
 _HEX_CLASS[np.frombuffer(b"abcdef", np.uint8)] = _LOWER
 _HEX_CLASS[np.frombuffer(b"ABCDEF", np.uint8)] = _UPPER
 _BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-_BECH32_VALUE = np.full(256, -1, np.int64)
+#: Per byte of a bech32 data part: its 5-bit value, and flags for a capital, a small letter, or
+#: a byte outside the alphabet (OR-ed over a text, the flags say whether it is valid, one case).
+_B32_UPPER, _B32_LOWER, _B32_INVALID = 0x20, 0x40, 0x80
+_BECH32_CODE = np.full(256, _B32_INVALID, np.int64)
 for _i, _ch in enumerate(_BECH32_CHARSET):
-    _BECH32_VALUE[ord(_ch)] = _i
-    _BECH32_VALUE[ord(_ch.upper())] = _i
+    _BECH32_CODE[ord(_ch)] = _i | (_B32_LOWER if _ch.isalpha() else 0)
+    _BECH32_CODE[ord(_ch.upper())] = _i | (_B32_UPPER if _ch.isalpha() else 0)
 _BECH32_GEN = np.array([0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3], np.int64)
 #: XOR of the generator terms selected by each 5-bit value shifted out of the checksum
 _BECH32_TABLE = np.array(
@@ -58,9 +70,126 @@ _BECH32_TABLE = np.array(
 _BECH32M_CONST = 0x2BC830A3
 
 
+def _hrp_state(hrp: str) -> int:
+    """The bech32 checksum state after a human-readable part (the same for every address of a
+    chain, so the compiled loop starts from it)."""
+    checksum = 1
+    for value in [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]:
+        checksum = ((checksum & 0x1FFFFFF) << 5) ^ value ^ int(_BECH32_TABLE[checksum >> 25])
+    return checksum
+
+
 # -- per-form checks over the rows of a column (parallel over chunks of rows) -------------------
+#
+# Each check reads a chunk's rows one by one, rejects what is not the form, and writes what is
+# left to hash (or to run through the bech32 checksum) into lanes: when a group of lanes is
+# full, or at the end of the chunk, one call hashes the whole group at once (see
+# counterflow.chains.digests) and the lanes' results are settled. A lane that holds no message
+# in the last group of a chunk is hashed with the rest and its result ignored.
 
 _CHUNK = 4096
+#: Bech32 checksums computed at once (two AVX-512 registers of 32-bit states).
+_BECH32_LANES = 32
+#: Bit 0 of each byte of a word.
+_BYTES_LOW = np.uint64(0x0101010101010101)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _nibble_tops(half: np.uint64) -> np.uint64:
+    """The top bits of the eight nibbles of a digest's 32-bit ``half``, as bit 0 of the byte
+    of the hex digit each nibble decides: the high nibble of a byte is the earlier digit."""
+    x = (half >> np.uint64(3)) & np.uint64(0x11111111)
+    x = ((x & np.uint64(0x0F0F0F0F)) << np.uint64(4)) | (
+        (x >> np.uint64(4)) & np.uint64(0x0F0F0F0F)
+    )
+    x = (x | (x << np.uint64(16))) & np.uint64(0x0000FFFF0000FFFF)
+    x = (x | (x << np.uint64(8))) & np.uint64(0x00FF00FF00FF00FF)
+    return (x | (x << np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+
+
+@numba.njit(cache=True, nogil=True)
+def _eip55_settle(
+    state: np.ndarray,
+    pending: np.ndarray,
+    count: int,
+    body: np.ndarray,
+    done: np.ndarray,
+    upper_case: np.ndarray,
+) -> None:
+    """Hash the ``count`` lowercased bodies in ``state`` and accept the rows whose capitals
+    are where the hash's nibbles are 8 or more (EIP-55).
+
+    ``body`` holds each lane's text as written, eight digits a little-endian word (word ``k``
+    of lane ``l`` at ``k * KECCAK_LANES + l``): in each byte of a word, bit 6 says a letter
+    and a clear bit 5 a capital, so the check is a few operations a word, not one a digit.
+    """
+    lanes = KECCAK_LANES
+    keccak_f_lanes(state)
+    for lane in range(count):
+        wrong = np.uint64(0)
+        for k in range(5):
+            text = body[k * lanes + lane]
+            letter = (text >> np.uint64(6)) & _BYTES_LOW
+            capital = letter & ~(text >> np.uint64(5))
+            digest = state[(k >> 1) * lanes + lane] >> np.uint64(32 * (k & 1))
+            wrong |= (_nibble_tops(digest & np.uint64(0xFFFFFFFF)) & letter) ^ capital
+        if wrong == 0:
+            r = pending[lane]
+            done[r] = True
+            upper_case[r] = True
+
+
+@numba.njit(cache=True, nogil=True)
+def _evm_chunk(
+    offsets: np.ndarray,
+    data: np.ndarray,
+    rows: np.ndarray,
+    hex_class: np.ndarray,
+    done: np.ndarray,
+    upper_case: np.ndarray,
+) -> None:
+    """:func:`_evm_rows` over one chunk's rows: single-case texts are settled as they come,
+    mixed-case ones wait in a lane for :func:`_eip55_settle`."""
+    lanes = KECCAK_LANES
+    state = np.zeros(25 * lanes, np.uint64)
+    body = np.zeros(5 * lanes, np.uint64)
+    pending = np.zeros(lanes, np.int64)
+    count = 0
+    for q in range(len(rows)):
+        r = rows[q]
+        start = offsets[r]
+        if offsets[r + 1] - start != 42 or data[start] != 48 or data[start + 1] != 120:
+            continue
+        # branch-free: OR the classes of all 40 digits
+        text = data[start + 2 : start + 42]
+        classes = 0
+        for j in range(40):
+            classes |= hex_class[text[j]]
+        if classes & _NOT_HEX:
+            continue
+        if classes != _LOWER | _UPPER:  # single case: valid as written
+            done[r] = True
+            upper_case[r] = (classes & _UPPER) != 0
+            continue
+        # mixed case must be the EIP-55 spelling: the Keccak-256 of the lowercased body
+        # (40 bytes: five words, then the padding) decides it, a group of lanes at a time
+        for k in range(25):
+            state[k * lanes + count] = np.uint64(0)
+        for k in range(5):  # eight digits a little-endian word
+            word = np.uint64(0)
+            for b in range(8):
+                word |= np.uint64(text[8 * k + b]) << np.uint64(8 * b)
+            body[k * lanes + count] = word
+            state[k * lanes + count] = word | np.uint64(0x2020202020202020)  # lowercased
+        state[5 * lanes + count] = np.uint64(0x01)
+        state[16 * lanes + count] = np.uint64(0x80) << np.uint64(56)
+        pending[count] = r
+        count += 1
+        if count == lanes:
+            _eip55_settle(state, pending, count, body, done, upper_case)
+            count = 0
+    if count:
+        _eip55_settle(state, pending, count, body, done, upper_case)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -76,33 +205,171 @@ def _evm_rows(
     ``upper_case[r]`` where such a text has capitals (its canonical form is lowercased)."""
     n = len(rows)
     for chunk in numba.prange((n + _CHUNK - 1) // _CHUNK):
-        body = np.zeros(40, np.uint8)
-        lanes = np.zeros(25, np.uint64)
-        digest = np.zeros(32, np.uint8)
-        for q in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
-            r = rows[q]
-            start = offsets[r]
-            if offsets[r + 1] - start != 42 or data[start] != 48 or data[start + 1] != 120:
-                continue
-            # branch-free: OR the classes of all 40 digits, lowercase as we go
-            classes = 0
-            for j in range(40):
-                ch = data[start + 2 + j]
-                classes |= hex_class[ch]
-                body[j] = ch | 0x20  # digits keep their value, A-F become a-f
-            if classes & _NOT_HEX:
-                continue
-            if classes == _LOWER | _UPPER:  # mixed case: it must be the EIP-55 spelling
-                keccak256_block(body, 40, lanes, digest)
-                wrong = 0
-                for j in range(40):
-                    kind = hex_class[data[start + 2 + j]]
-                    nibble = (digest[j >> 1] >> 4) if (j & 1) == 0 else (digest[j >> 1] & 15)
-                    wrong |= (kind == _LOWER and nibble >= 8) | (kind == _UPPER and nibble < 8)
-                if wrong:
-                    continue
+        _evm_chunk(
+            offsets,
+            data,
+            rows[chunk * _CHUNK : min(n, (chunk + 1) * _CHUNK)],
+            hex_class,
+            done,
+            upper_case,
+        )
+
+
+@numba.njit(cache=True, nogil=True)
+def _bech32_settle(
+    values: np.ndarray,
+    ends: np.ndarray,
+    count: int,
+    hrp_state: int,
+    generator: np.ndarray,
+    checks: np.ndarray,
+    targets: np.ndarray,
+    pending: np.ndarray,
+    capitals: np.ndarray,
+    done: np.ndarray,
+    upper_case: np.ndarray,
+) -> None:
+    """Run the bech32 checksum over the data parts of the first ``count`` lanes, from the
+    human-readable part's state ``hrp_state``, and accept the rows whose checksum comes out at
+    their witness version's constant (``targets``).
+
+    ``values[j * _BECH32_LANES + lane]`` is the 5-bit value at step ``j``; a lane's state
+    stops changing after its ``ends[lane]`` values, so lanes of different lengths share the
+    steps. The generator's terms are selected by masks rather than a table, so that the loop
+    over the lanes is one vector operation a step.
+    """
+    lanes = _BECH32_LANES
+    steps = 0
+    for lane in range(count):
+        steps = max(steps, ends[lane])
+    g0 = np.uint32(generator[0])
+    g1 = np.uint32(generator[1])
+    g2 = np.uint32(generator[2])
+    g3 = np.uint32(generator[3])
+    g4 = np.uint32(generator[4])
+    zero = np.uint32(0)
+    one = np.uint32(1)
+    for lane in range(lanes):
+        checks[lane] = np.uint32(hrp_state)
+    for j in range(steps):
+        for lane in range(lanes):
+            chk = checks[lane]
+            top = chk >> np.uint32(25)
+            step = ((chk & np.uint32(0x1FFFFFF)) << np.uint32(5)) ^ values[j * lanes + lane]
+            step ^= (zero - (top & one)) & g0
+            step ^= (zero - ((top >> np.uint32(1)) & one)) & g1
+            step ^= (zero - ((top >> np.uint32(2)) & one)) & g2
+            step ^= (zero - ((top >> np.uint32(3)) & one)) & g3
+            step ^= (zero - ((top >> np.uint32(4)) & one)) & g4
+            checks[lane] = np.uint32(step) if j < ends[lane] else chk
+    for lane in range(count):
+        if checks[lane] == targets[lane]:
+            r = pending[lane]
             done[r] = True
-            upper_case[r] = (classes & _UPPER) != 0
+            upper_case[r] = capitals[lane]
+
+
+@numba.njit(cache=True, nogil=True)
+def _bech32_chunk(
+    offsets: np.ndarray,
+    data: np.ndarray,
+    rows: np.ndarray,
+    hrp: np.ndarray,
+    hrp_state: int,
+    codes: np.ndarray,  # _BECH32_CODE
+    generator: np.ndarray,  # _BECH32_GEN
+    bech32m: int,
+    done: np.ndarray,
+    upper_case: np.ndarray,
+) -> None:
+    """:func:`_bech32_rows` over one chunk's rows: the checks that need no checksum, per
+    row, then the checksum for a whole group of lanes in :func:`_bech32_settle`."""
+    h = len(hrp)
+    lanes = _BECH32_LANES
+    values = np.zeros(90 * lanes, np.uint32)
+    ends = np.zeros(lanes, np.int64)
+    checks = np.zeros(lanes, np.uint32)
+    targets = np.zeros(lanes, np.uint32)
+    pending = np.zeros(lanes, np.int64)
+    capitals = np.zeros(lanes, np.bool_)
+    count = 0
+    for q in range(len(rows)):
+        r = rows[q]
+        start = offsets[r]
+        length = offsets[r + 1] - start
+        if length < h + 8 or length > 90 or data[start + h] != 49:  # '1'
+            continue
+        upper = 0
+        lower = 0
+        good = True
+        for j in range(h):
+            ch = data[start + j]
+            if 65 <= ch <= 90:
+                upper += 1
+                ch += 32
+            elif 97 <= ch <= 122:
+                lower += 1
+            if ch != hrp[j]:
+                good = False
+                break
+        if not good:
+            continue
+        m = length - h - 1
+        text = data[start + h + 1 : start + length]  # the data part
+        flags = 0
+        for j in range(m):
+            code = codes[text[j]]
+            flags |= code
+            values[j * lanes + count] = np.uint32(code & 31)
+        if flags & _B32_INVALID:
+            continue
+        capital = upper > 0 or (flags & _B32_UPPER) != 0
+        if capital and (lower > 0 or (flags & _B32_LOWER) != 0):
+            continue
+        version = values[count]
+        bits = 5 * (m - 7)  # the program: after the version, before the 6-digit checksum
+        size = bits >> 3
+        spare = bits & 7
+        if version > 1 or spare >= 5:
+            continue
+        if (values[(m - 7) * lanes + count] & np.uint32((1 << spare) - 1)) != 0:
+            continue
+        if (version == 0 and size != 20 and size != 32) or (version == 1 and size != 32):
+            continue
+        ends[count] = m
+        targets[count] = 1 if version == 0 else bech32m
+        pending[count] = r
+        capitals[count] = capital
+        count += 1
+        if count == lanes:
+            _bech32_settle(
+                values,
+                ends,
+                count,
+                hrp_state,
+                generator,
+                checks,
+                targets,
+                pending,
+                capitals,
+                done,
+                upper_case,
+            )
+            count = 0
+    if count:
+        _bech32_settle(
+            values,
+            ends,
+            count,
+            hrp_state,
+            generator,
+            checks,
+            targets,
+            pending,
+            capitals,
+            done,
+            upper_case,
+        )
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -111,81 +378,177 @@ def _bech32_rows(
     data: np.ndarray,
     rows: np.ndarray,
     hrp: np.ndarray,
-    values: np.ndarray,
-    generator: np.ndarray,  # _BECH32_TABLE
+    hrp_state: int,
+    codes: np.ndarray,  # _BECH32_CODE
+    generator: np.ndarray,  # _BECH32_GEN
     bech32m: int,
     done: np.ndarray,
     upper_case: np.ndarray,
 ) -> None:
-    """``done[r]`` for valid segwit v0 (20/32-byte) or v1 (32-byte) addresses of ``hrp``."""
+    """``done[r]`` for valid segwit v0 (20/32-byte) or v1 (32-byte) addresses of ``hrp``.
+
+    The checks that need no checksum come first, per row: the human-readable part, the
+    alphabet, one case, the witness version, and the program's length and padding (what is
+    left of its 5-bit groups after the last whole byte: fewer than 5 bits, all zero).
+    """
     n = len(rows)
-    h = len(hrp)
     for chunk in numba.prange((n + _CHUNK - 1) // _CHUNK):
-        data5 = np.zeros(96, np.int64)
-        for q in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
-            r = rows[q]
-            start = offsets[r]
-            length = offsets[r + 1] - start
-            if length < h + 8 or length > 90 or data[start + h] != 49:  # '1'
-                continue
-            upper = 0
-            lower = 0
-            good = True
-            for j in range(h):
-                ch = data[start + j]
-                if 65 <= ch <= 90:
-                    upper += 1
-                    ch += 32
-                elif 97 <= ch <= 122:
-                    lower += 1
-                if ch != hrp[j]:
-                    good = False
-                    break
-            if not good:
-                continue
-            m = length - h - 1
-            for j in range(m):
-                ch = data[start + h + 1 + j]
-                if 65 <= ch <= 90:
-                    upper += 1
-                elif 97 <= ch <= 122:
-                    lower += 1
-                v = values[ch]
-                if v < 0:
-                    good = False
-                    break
-                data5[j] = v
-            if not good or (upper > 0 and lower > 0):
-                continue
-            chk = 1
-            for step in range(2 * h + 1 + m):
-                if step < h:
-                    v = hrp[step] >> 5
-                elif step == h:
-                    v = 0
-                elif step <= 2 * h:
-                    v = hrp[step - h - 1] & 31
-                else:
-                    v = data5[step - 2 * h - 1]
-                chk = ((chk & 0x1FFFFFF) << 5) ^ v ^ generator[chk >> 25]
-            version = data5[0]
-            if (version == 0 and chk != 1) or (version == 1 and chk != bech32m) or version > 1:
-                continue
-            acc = 0
-            bits = 0
-            size = 0
-            for j in range(1, m - 6):
-                acc = ((acc << 5) | data5[j]) & 0xFFF
-                bits += 5
-                if bits >= 8:
-                    bits -= 8
-                    size += 1
-            if bits >= 5 or (acc & ((1 << bits) - 1)) != 0:
-                continue
-            if (version == 0 and size != 20 and size != 32) or (version == 1 and size != 32):
-                continue
-            done[r] = True
-            upper_case[r] = upper > 0
+        _bech32_chunk(
+            offsets,
+            data,
+            rows[chunk * _CHUNK : min(n, (chunk + 1) * _CHUNK)],
+            hrp,
+            hrp_state,
+            codes,
+            generator,
+            bech32m,
+            done,
+            upper_case,
+        )
+
+
+#: Base58Check texts of 25 bytes have at most 35 digits: seven groups of five, each group's
+#: value below 58^5 < 2^30, so that a 32-bit limb times 58^5 plus a carry fits in 64 bits. 35
+#: digits are below 2^206, so seven 32-bit limbs always hold the number.
+_B58_GROUPS = 7
+_B58_GROUP_BASE = 58**5
+#: Rows of the Base58 scratch (uint64, a row per lane): the digit groups, then the number's
+#: 32-bit limbs (little-endian). One array, so that the compiler sees the rows cannot overlap.
+_B58_LIMBS = _B58_GROUPS
+_B58_ROWS = _B58_LIMBS + 7
+
+
+@numba.njit(cache=True, nogil=True)
+def _base58_settle(
+    scratch: np.ndarray,
+    zeros: np.ndarray,
+    pending: np.ndarray,
+    count: int,
+    versions: np.ndarray,
+    w: np.ndarray,
+    digest: np.ndarray,
+    done: np.ndarray,
+) -> None:
+    """Turn the lanes' digit groups into 25-byte numbers, double-SHA-256 their first 21 bytes
+    and accept the rows whose last four bytes are the first four of it, whose number fits in
+    25 bytes, whose version byte is one of ``versions`` and whose leading zero bytes are as
+    many as their leading '1's (``zeros``).
+
+    Each step of the base conversion is a loop over the lanes (the seven limbs unrolled in
+    it), which the compiler turns into vector multiplies over the lanes.
+    """
+    lanes = SHA256_LANES
+    limbs = _B58_LIMBS * lanes
+    base = np.uint64(_B58_GROUP_BASE)
+    mask = np.uint64(0xFFFFFFFF)
+    for i in range(limbs, _B58_ROWS * lanes):
+        scratch[i] = np.uint64(0)
+    for g in range(_B58_GROUPS):
+        for lane in range(lanes):
+            carry = scratch[g * lanes + lane]
+            for p in range(7):
+                t = scratch[limbs + p * lanes + lane] * base + carry
+                scratch[limbs + p * lanes + lane] = t & mask
+                carry = t >> np.uint64(32)
+    # the first block: bytes 0-20 of the payload, padded; byte 4i of the payload is bit
+    # 168 - 32i of the number, 8 bits into limb 5 - i
+    for i in range(5):
+        for lane in range(lanes):
+            low = scratch[limbs + (5 - i) * lanes + lane]
+            high = scratch[limbs + (6 - i) * lanes + lane]
+            w[i * lanes + lane] = np.uint32(
+                ((low >> np.uint64(8)) | (high << np.uint64(24))) & mask
+            )
+    for lane in range(lanes):
+        byte20 = scratch[limbs + lanes + lane] & np.uint64(0xFF)
+        w[5 * lanes + lane] = np.uint32((byte20 << np.uint64(24)) | np.uint64(0x800000))
+    for i in range(6, 15):
+        for lane in range(lanes):
+            w[i * lanes + lane] = np.uint32(0)
+    for lane in range(lanes):
+        w[15 * lanes + lane] = np.uint32(8 * 21)
+    sha256d_lanes(w, digest)
+    for lane in range(count):
+        # 25 bytes are 200 bits: the top limb holds the version byte alone, and a number of
+        # more bytes has more up there than a byte
+        top = np.int64(scratch[limbs + 6 * lanes + lane])
+        if digest[lane] != np.uint32(scratch[limbs + lane]) or (
+            top != versions[0] and top != versions[1]
+        ):
+            continue
+        # as many leading zero bytes as leading '1's; byte j is bits 8 * (24 - j) on
+        lead = 0
+        while lead < 25:
+            bit = 8 * (24 - lead)
+            limb = scratch[limbs + (bit >> 5) * lanes + lane]
+            if ((limb >> np.uint64(bit & 31)) & np.uint64(0xFF)) != 0:
+                break
+            lead += 1
+        if lead == zeros[lane]:
+            done[pending[lane]] = True
+
+
+@numba.njit(cache=True, nogil=True)
+def _base58check_chunk(
+    offsets: np.ndarray,
+    data: np.ndarray,
+    rows: np.ndarray,
+    values: np.ndarray,
+    versions: np.ndarray,
+    done: np.ndarray,
+) -> None:
+    """:func:`_base58check_rows` over one chunk: each text's digits, in groups of five
+    aligned on the last digit (as if a shorter text had leading zero digits, which change
+    nothing), go to a lane; :func:`_base58_settle` does the rest for a whole group of lanes."""
+    lanes = SHA256_LANES
+    scratch = np.zeros(_B58_ROWS * lanes, np.uint64)
+    zeros = np.zeros(lanes, np.int64)
+    pending = np.zeros(lanes, np.int64)
+    w = np.zeros(64 * lanes, np.uint32)
+    digest = np.zeros(8 * lanes, np.uint32)
+    count = 0
+    for q in range(len(rows)):
+        r = rows[q]
+        start = offsets[r]
+        length = offsets[r + 1] - start
+        if length < 26 or length > 35:
+            continue
+        lead = 0
+        text = data[start : start + length]
+        while lead < length and text[lead] == 49:  # '1', the zero digit
+            lead += 1
+        # the groups: none (zero) first, then the head's few digits, then groups of five
+        head = length % 5
+        g = _B58_GROUPS - length // 5 - (head > 0)
+        for k in range(g):
+            scratch[k * lanes + count] = np.uint64(0)
+        bad = 0
+        group = 0
+        for j in range(head):
+            v = values[text[j]]
+            bad |= v  # -1 outside the alphabet
+            group = group * 58 + v
+        if head:
+            scratch[g * lanes + count] = np.uint64(group)
+            g += 1
+        for j in range(head, length, 5):
+            group = 0
+            for k in range(5):
+                v = values[text[j + k]]
+                bad |= v
+                group = group * 58 + v
+            scratch[g * lanes + count] = np.uint64(group)
+            g += 1
+        if bad < 0:
+            continue
+        zeros[count] = lead
+        pending[count] = r
+        count += 1
+        if count == lanes:
+            _base58_settle(scratch, zeros, pending, count, versions, w, digest, done)
+            count = 0
+    if count:
+        _base58_settle(scratch, zeros, pending, count, versions, w, digest, done)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -201,75 +564,14 @@ def _base58check_rows(
     hash and the 4-byte double SHA-256 checksum."""
     n = len(rows)
     for chunk in numba.prange((n + _CHUNK - 1) // _CHUNK):
-        limbs = np.zeros(7, np.uint64)  # the number, little-endian base 2^32
-        digits = np.zeros(35, np.int64)
-        payload = np.zeros(25, np.uint8)
-        w = np.zeros(64, np.uint32)
-        first = np.zeros(32, np.uint8)
-        second = np.zeros(32, np.uint8)
-        for q in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
-            r = rows[q]
-            start = offsets[r]
-            length = offsets[r + 1] - start
-            if length < 26 or length > 35:
-                continue
-            for j in range(7):
-                limbs[j] = np.uint64(0)
-            good = True
-            zeros = 0
-            leading = True
-            for j in range(length):
-                v = values[data[start + j]]
-                if v < 0:
-                    good = False
-                    break
-                digits[j] = v
-                if leading and v == 0:
-                    zeros += 1
-                else:
-                    leading = False
-            if not good:
-                continue
-            # five digits per pass over the limbs: 58^5 < 2^30, so a limb times it plus the
-            # carry stays within 64 bits
-            j = length % 5
-            head = 0
-            for p in range(j):
-                head = head * 58 + digits[p]
-            limbs[0] = np.uint64(head)
-            while j < length:
-                chunk_value = digits[j]
-                for p in range(1, 5):
-                    chunk_value = chunk_value * 58 + digits[j + p]
-                carry = np.uint64(chunk_value)
-                for p in range(7):
-                    t = limbs[p] * np.uint64(656356768) + carry
-                    limbs[p] = t & np.uint64(0xFFFFFFFF)
-                    carry = t >> np.uint64(32)
-                if carry != 0:
-                    good = False
-                    break
-                j += 5
-            # 25 bytes are 200 bits: the top limb holds at most 8 of them
-            if not good or limbs[6] > np.uint64(0xFF):
-                continue
-            for j in range(25):
-                bit = 8 * (24 - j)
-                payload[j] = np.uint8((limbs[bit >> 5] >> np.uint64(bit & 31)) & np.uint64(0xFF))
-            lead = 0
-            while lead < 25 and payload[lead] == 0:
-                lead += 1
-            if lead != zeros or (payload[0] != versions[0] and payload[0] != versions[1]):
-                continue
-            sha256_block(payload, 21, w, first)
-            sha256_block(first, 32, w, second)
-            if (
-                second[0] == payload[21]
-                and second[1] == payload[22]
-                and second[2] == payload[23]
-                and second[3] == payload[24]
-            ):
-                done[r] = True
+        _base58check_chunk(
+            offsets,
+            data,
+            rows[chunk * _CHUNK : min(n, (chunk + 1) * _CHUNK)],
+            values,
+            versions,
+            done,
+        )
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -279,23 +581,31 @@ def _classify_rows(
     prefix_blob: np.ndarray,
     prefix_offsets: np.ndarray,
     prefix_codes: np.ndarray,
+    by_first: np.ndarray,
+    by_first_rules: np.ndarray,
     codes: np.ndarray,
 ) -> None:
-    """``codes[r]``: the code of the first prefix the text starts with (``-1``: none)."""
+    """``codes[r]``: the code of the first prefix the text starts with (``-1``: none).
+
+    Only the prefixes that can match are tried: those starting with the text's first byte,
+    in their order (``by_first_rules[by_first[b]:by_first[b + 1]]``; entry 256 for empty
+    texts), so most texts try one or two instead of all of them.
+    """
     n = len(offsets) - 1
-    rules = len(prefix_codes)
     for chunk in numba.prange((n + _CHUNK - 1) // _CHUNK):
         for r in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
             start = offsets[r]
             length = offsets[r + 1] - start
             codes[r] = -1
-            for p in range(rules):
+            head = data[start] if length > 0 else 256
+            for k in range(by_first[head], by_first[head + 1]):
+                p = by_first_rules[k]
                 lo = prefix_offsets[p]
                 size = prefix_offsets[p + 1] - lo
                 if size > length:
                     continue
                 same = True
-                for j in range(size):
+                for j in range(1, size):  # the first byte matches by construction
                     if data[start + j] != prefix_blob[lo + j]:
                         same = False
                         break
@@ -326,8 +636,26 @@ def classify(offsets: np.ndarray, data: np.ndarray, prefixes: list[tuple[str, in
     blob = np.frombuffer(b"".join(encoded), np.uint8) if encoded else np.zeros(0, np.uint8)
     bounds = np.zeros(len(encoded) + 1, np.int64)
     bounds[1:] = np.cumsum([len(e) for e in encoded])
+    # per first byte (256: an empty text), the prefixes that can match, in order; an empty
+    # prefix can match any text
+    candidates: list[list[int]] = [[] for _ in range(257)]
+    for i, e in enumerate(encoded):
+        for head in range(257) if not e else (e[0],):
+            candidates[head].append(i)
+    by_first = np.zeros(258, np.int64)
+    by_first[1:] = np.cumsum([len(c) for c in candidates])
+    rules = np.array([i for c in candidates for i in c], np.int64)
     codes = np.empty(len(offsets) - 1, np.int16)
-    _classify_rows(offsets, data, blob, bounds, np.array([c for _, c in prefixes], np.int16), codes)
+    _classify_rows(
+        offsets,
+        data,
+        blob,
+        bounds,
+        np.array([c for _, c in prefixes], np.int16),
+        by_first,
+        rules,
+        codes,
+    )
     return codes
 
 
@@ -354,7 +682,16 @@ def bulk_check(
     if fmt.bech32_hrp is not None:
         hrp = np.frombuffer(fmt.bech32_hrp.encode(), np.uint8).astype(np.int64)
         _bech32_rows(
-            offsets, data, rows, hrp, _BECH32_VALUE, _BECH32_TABLE, _BECH32M_CONST, done, upper
+            offsets,
+            data,
+            rows,
+            hrp,
+            _hrp_state(fmt.bech32_hrp),
+            _BECH32_CODE,
+            _BECH32_GEN,
+            _BECH32M_CONST,
+            done,
+            upper,
         )
     singles = [v[0] for v in (*fmt.p2pkh, *fmt.p2sh) if len(v) == 1]
     if 0 < len(singles) <= 2:
@@ -363,19 +700,31 @@ def bulk_check(
     return done, upper
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _rewritten_offsets(
-    offsets: np.ndarray, slot: np.ndarray, value_offsets: np.ndarray, out: np.ndarray
+    offsets: np.ndarray, rows: np.ndarray, shifts: np.ndarray, out: np.ndarray
 ) -> None:
-    """Offsets of the column with the texts that have a ``slot`` replaced by that value."""
-    total = 0
-    for r in range(len(offsets) - 1):
-        k = slot[r]
-        if k >= 0:
-            total += value_offsets[k + 1] - value_offsets[k]
-        else:
-            total += offsets[r + 1] - offsets[r]
-        out[r + 1] = total
+    """Offsets of the rewritten column: a text's own, moved by ``shifts[k]``, the change in
+    length of the ``k`` replaced texts (``rows``, ascending) before it."""
+    n = len(offsets) - 1
+    base = offsets[0]
+    for chunk in numba.prange((n + _CHUNK - 1) // _CHUNK):
+        lo = chunk * _CHUNK
+        k = np.searchsorted(rows, lo)
+        for r in range(lo, min(n, lo + _CHUNK)):
+            while k < len(rows) and rows[k] < r:
+                k += 1
+            out[r] = offsets[r] - base + shifts[k]
+    out[n] = offsets[n] - base + shifts[len(rows)]
+
+
+@numba.njit(cache=True, nogil=True)
+def _lower_ascii(text: np.ndarray) -> None:
+    """ASCII capitals of ``text`` lowercased in place, without a branch a byte (so that the
+    loop over a slice, indexed from 0, vectorises)."""
+    for j in range(len(text)):
+        ch = text[j]
+        text[j] = ch | (np.uint8((ch >= 65) & (ch <= 90)) << np.uint8(5))
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -383,26 +732,37 @@ def _rewritten_bytes(
     offsets: np.ndarray,
     data: np.ndarray,
     upper: np.ndarray,
-    slot: np.ndarray,
+    rows: np.ndarray,
     value_offsets: np.ndarray,
     value_data: np.ndarray,
     out_offsets: np.ndarray,
     out: np.ndarray,
 ) -> None:
+    """Per chunk of rows: one copy of each run of texts between replaced ones (a run keeps its
+    texts' lengths, so its bytes move as one block), the capitals lowered where marked, then
+    the replacements (``rows``, ascending) written in."""
     n = len(offsets) - 1
     for chunk in numba.prange((n + _CHUNK - 1) // _CHUNK):
-        for r in range(chunk * _CHUNK, min(n, (chunk + 1) * _CHUNK)):
-            at = out_offsets[r]
-            k = slot[r]
-            if k >= 0:
-                out[at : out_offsets[r + 1]] = value_data[value_offsets[k] : value_offsets[k + 1]]
-            elif upper[r]:
-                for j in range(offsets[r], offsets[r + 1]):
-                    ch = data[j]
-                    out[at] = ch + 32 if 65 <= ch <= 90 else ch
-                    at += 1
-            else:  # a slice copy is a memcpy
-                out[at : out_offsets[r + 1]] = data[offsets[r] : offsets[r + 1]]
+        lo = chunk * _CHUNK
+        hi = min(n, lo + _CHUNK)
+        first = int(np.searchsorted(rows, lo))
+        k = first
+        run = lo
+        while run < hi:
+            stop = rows[k] if k < len(rows) and rows[k] < hi else hi
+            out[out_offsets[run] : out_offsets[stop]] = data[offsets[run] : offsets[stop]]
+            run = stop + 1
+            k += 1
+        for r in range(lo, hi):
+            if upper[r]:
+                _lower_ascii(out[out_offsets[r] : out_offsets[r + 1]])
+        for i in range(first, len(rows)):
+            r = rows[i]
+            if r >= hi:
+                break
+            out[out_offsets[r] : out_offsets[r + 1]] = value_data[
+                value_offsets[i] : value_offsets[i + 1]
+            ]
 
 
 def rewritten(
@@ -416,34 +776,37 @@ def rewritten(
 
     This is how a batch gets its canonical column: the bulk checks lowercase millions of texts
     and the codec answers for a few; one compiled copy does both, where Arrow's lowercasing
-    and masked replacement would each cost seconds on ten million items.
+    and masked replacement would each cost seconds on ten million items. Nothing the size of
+    the column is made but the new column itself: on ten million items each such array costs
+    a tenth of a second.
     """
     offsets, data = buffers(texts)
     n = len(offsets) - 1
-    slot = np.full(n, -1, np.int64)
-    encoded = [(v or "").encode() for v in values]
+    at = np.asarray(rows if rows is not None else [], np.int64)
+    order = np.argsort(at, kind="stable")
+    at = at[order]
+    encoded = [(values[i] or "").encode() for i in order.tolist()]
     value_offsets = np.zeros(len(encoded) + 1, np.int64)
-    validity = None
-    if rows is not None and len(rows):
-        slot[rows] = np.arange(len(rows))
-        np.cumsum([len(e) for e in encoded], out=value_offsets[1:])
-        missing = np.array([v is None for v in values], np.bool_)
-        if missing.any():
-            valid = np.ones(n, np.bool_)
-            valid[np.asarray(rows)[missing]] = False
-            validity = pa.array(valid).buffers()[1]
+    np.cumsum([len(e) for e in encoded], out=value_offsets[1:])
     value_data = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
-    out_offsets = np.zeros(n + 1, np.int64)
-    _rewritten_offsets(offsets, slot, value_offsets, out_offsets)
-    out = np.empty(max(int(out_offsets[-1]), 1), np.uint8)
-    _rewritten_bytes(offsets, data, upper, slot, value_offsets, value_data, out_offsets, out)
-    if out_offsets[-1] < 2**31:  # the plain string type, as callers expect, without a cast
-        return pa.StringArray.from_buffers(
-            n, pa.py_buffer(out_offsets.astype(np.int32)), pa.py_buffer(out), validity
-        )
-    return pa.LargeStringArray.from_buffers(
-        n, pa.py_buffer(out_offsets), pa.py_buffer(out), validity
-    )
+    # per replaced text, the change in length of it and those before it
+    shifts = np.zeros(len(at) + 1, np.int64)
+    np.cumsum(np.diff(value_offsets) - (offsets[at + 1] - offsets[at]), out=shifts[1:])
+    size = int(offsets[-1] - offsets[0] + shifts[-1])
+    # the plain string type where it can hold the column, as callers expect, without a cast
+    large = size >= 2**31
+    out_offsets = np.empty(n + 1, np.int64 if large else np.int32)
+    _rewritten_offsets(offsets, at, shifts, out_offsets)
+    out = np.empty(max(size, 1), np.uint8)
+    _rewritten_bytes(offsets, data, upper, at, value_offsets, value_data, out_offsets, out)
+    validity = None
+    missing = [k for k, i in enumerate(order.tolist()) if values[i] is None]
+    if missing:
+        valid = np.ones(n, np.bool_)
+        valid[at[missing]] = False
+        validity = pa.array(valid).buffers()[1]
+    kind = pa.LargeStringArray if large else pa.StringArray
+    return kind.from_buffers(n, pa.py_buffer(out_offsets), pa.py_buffer(out), validity)
 
 
 def bulk_canonical(chain: str, texts: pa.Array) -> tuple[np.ndarray, pa.Array]:

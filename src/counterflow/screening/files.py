@@ -6,6 +6,12 @@ is numbered, blank ones included, so that an invalid address is reported with it
 Blank lines and lines starting with ``#`` are skipped; fields are trimmed of spaces, tabs and
 carriage returns; a first row whose first field is ``address`` is a header. Addresses and
 chain names are ASCII: any other byte in a field is refused with its line named.
+
+Most large files are the plainest case: one address a line and nothing to trim, no comma, no
+comment. One vectorised pass over the bytes tells whether a file is that case, and if so one
+more pass copies it into the Arrow column with the newlines left out, writing the offsets as
+it meets them, in parallel over blocks of the file: the line-by-line parse, which the other
+files take, takes more than twice as long.
 """
 
 from __future__ import annotations
@@ -124,6 +130,89 @@ def _strings(raw: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pa.Array:
     return pa.LargeStringArray.from_buffers(len(lo), pa.py_buffer(offsets), pa.py_buffer(data))
 
 
+#: Bytes per block of the plain-file passes (one task of the parallel loops).
+_BLOCK = 1 << 20
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _plain_scan(raw: np.ndarray, start: int, newlines: np.ndarray) -> bool:
+    """Newlines per block into ``newlines``; whether any byte would need the line-by-line
+    parse (a blank to trim, a comma, a ``#``, a byte that is not ASCII)."""
+    blocks = len(newlines)
+    special = 0
+    for b in numba.prange(blocks):
+        lo = start + b * _BLOCK
+        block = raw[lo : min(len(raw), lo + _BLOCK)]  # indices from 0: no wraparound checks
+        count = 0
+        odd = False
+        for i in range(len(block)):
+            byte = block[i]
+            count += int(byte == 10)
+            odd = odd | (byte == 32) | (byte == 9) | (byte == 13) | (byte == 44) | (byte == 35)
+            odd = odd | (byte >= 128)
+        newlines[b] = count
+        special += int(odd)
+    return special > 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _split_block(
+    block: np.ndarray, line: int, at: int, offsets: np.ndarray, data: np.ndarray
+) -> None:
+    """One block of :func:`_plain_split`: a function of its own, because numba compiles the
+    body of a parallel loop into slower code than a plain function's (about 1.5x here)."""
+    for i in range(len(block)):
+        byte = block[i]
+        if byte == 10:
+            line += 1
+            offsets[line] = at
+        else:
+            data[at] = byte
+            at += 1
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _plain_split(
+    raw: np.ndarray, start: int, first_line: np.ndarray, offsets: np.ndarray, data: np.ndarray
+) -> None:
+    """Copy ``raw`` from ``start`` into ``data`` without its newlines, and write at each
+    newline the end of its line in ``data`` (``offsets[line + 1]``); block ``b``'s first line
+    ending in it is ``first_line[b]``, and its first byte lands after as many newlines."""
+    for b in numba.prange(len(first_line)):
+        lo = start + b * _BLOCK
+        line = first_line[b]
+        _split_block(raw[lo : min(len(raw), lo + _BLOCK)], line, lo - start - line, offsets, data)
+
+
+def _read_plain(raw: np.ndarray, start: int) -> tuple[pa.Array, np.ndarray] | None:
+    """The column and line numbers of a file of bare addresses, one a line; ``None`` when the
+    file needs the line-by-line parse."""
+    newlines = np.zeros(max(1, -(-(len(raw) - start) // _BLOCK)), np.int64)
+    if _plain_scan(raw, start, newlines):
+        return None
+    first_line = np.zeros(len(newlines), np.int64)
+    np.cumsum(newlines[:-1], out=first_line[1:])
+    ends = int(first_line[-1] + newlines[-1])
+    tail = len(raw) > start and raw[-1] != 10  # a last line without its newline
+    lines = ends + int(tail)
+    size = len(raw) - start - ends
+    offsets = np.zeros(lines + 1, np.int64)
+    data = np.empty(max(size, 1), np.uint8)
+    _plain_split(raw, start, first_line, offsets, data)
+    offsets[lines] = size
+    column = pa.LargeStringArray.from_buffers(lines, pa.py_buffer(offsets), pa.py_buffer(data))
+    numbers = np.arange(1, lines + 1, dtype=np.int64)
+    kept = offsets[1:] > offsets[:-1]  # blank lines are empty here
+    first = int(np.argmax(kept)) if lines and kept.any() else -1
+    if first >= 0 and column[first].as_py().lower() == "address":
+        kept[first] = False
+    skipped = int(np.argmax(kept)) if kept.any() else lines  # a header, blank lines first
+    if kept[skipped:].all():  # (a slice: no copy)
+        return column.slice(skipped), numbers[skipped:]
+    rows = np.flatnonzero(kept)
+    return column.take(pa.array(rows)), numbers[rows]
+
+
 def read_address_file(path: str | Path) -> AddressFile:
     """Read ``path``; an unreadable file, a row with more than two fields or a field that is not
     ASCII is refused, naming the file and line."""
@@ -135,6 +224,9 @@ def read_address_file(path: str | Path) -> AddressFile:
     except OSError as exc:
         raise InputError(f"{file}: cannot read: {exc}") from None
     start = 3 if raw[:3].tobytes() == _BOM else 0
+    plain = _read_plain(raw, start)
+    if plain is not None:
+        return AddressFile(str(file), plain[0], None, plain[1])
     ends = _line_ends(raw, start)
     lo, hi, clo, chi, status = _fields(raw, start, ends)
     numbers = np.arange(1, len(ends) + 1, dtype=np.int64)
