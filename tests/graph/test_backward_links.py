@@ -220,6 +220,9 @@ def test_backward_crosses_to_the_linked_deposit(
     # Z's 500 reached D after the deposit: it funded D's payment to Q, not the deposit
     assert _on_ethereum(result) == expected
     assert result.crossings == [_crossing(deposit, release)]
+    # the deposit came in across the bridge: counted once, as bridged in
+    assert result.totals["ETH"]["bridged_in"] == deposit
+    assert "bridged_out" not in result.totals["ETH"]
     roles = {(h.chain, h.address): h.role for h in result.holders}
     assert roles[("ethereum", ADDR["BR"])] == "bridge"
     assert roles[("ethereum", ADDR["X"])] == "laundering"

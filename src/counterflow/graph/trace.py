@@ -601,7 +601,8 @@ def _assemble_leg(
     add("destinations", at_service)
     rest = ~at_service
     add("fees", rest & (role_e == ROLE_SINK))
-    add("bridged_out", rest & (role_e == ROLE_BRIDGE))
+    # a deposit reached through its release (backward) came in across the bridge: not out
+    add("bridged_out", rest & (role_e == ROLE_BRIDGE) & (rules != Rule.BRIDGE))
     if ix.utxo:
         unspent = np.asarray(ix.link[edges], np.int64) < 0
         held = rest & (role_e != ROLE_SINK) & (role_e != ROLE_BRIDGE) & is_addr_dst & unspent
