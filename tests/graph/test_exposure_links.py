@@ -447,20 +447,12 @@ random_rows = st.lists(
 ).map(lambda rows: [r for r in rows if r[0] != r[1]])
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-# the fixed transfers alone: both links followed, received and sent (150 examples run clean)
-@hypothesis_example(rows=[], policy="haircut", hops=4, confidence=0.7, scale=2)
-@given(
-    random_rows,
-    st.sampled_from(["haircut", "fifo", "poison"]),
-    st.integers(2, 5),
-    st.sampled_from([0.3, 0.7, 1.0]),
-    st.integers(1, 3),
-)
-def test_categories_stay_within_totals_across_a_link(
-    rows: list[tuple[str, str, int]], policy: str, hops: int, confidence: float, scale: int
-) -> None:
-    # every deposit into BR before a payment by R is linked to it, released at a rate of scale:1
+def _random_store(
+    root: Path, rows: list[tuple[str, str, int]], confidence: float, scale: int
+) -> tuple[Path, Path, Path]:
+    """The store, labels and ledger of the property test below: ``rows`` between fixed
+    transfers, every deposit into BR before a payment by R linked to it, released at a rate of
+    ``scale``:1 (M a mixer, BR a bridge, X an exchange)."""
     rows = [("M", "W", 11), *rows, ("W", "BR", 5), ("R", "V", 9), ("V", "S", 7), ("S", "X", 3)]
     rows += [("S", "BR", 2), ("R", "W", 4), ("W", "X", 1)]
     deposits = [i for i, (_, d, _) in enumerate(rows) if d == "BR"]
@@ -473,24 +465,124 @@ def test_categories_stay_within_totals_across_a_link(
         )
         for d, r in zip(deposits, [r for r in releases if r > deposits[0]], strict=False)
     )
+    lines = [
+        f"{_hash(i)},{100 + i},0,{ADDR[s]},{ADDR[d]},{v},{1_767_000_000 + 60 * i}\n"
+        for i, (s, d, v) in enumerate(rows)
+    ]
+    (root / "transactions.csv").write_text(HEADER + "".join(lines))
+    ingest("ethereum", [root], data_dir=root / "store")
+    labels = root / "labels.yaml"
+    labels.write_text(
+        "title: t\ncreator: t\ntags:\n"
+        + _tag(ADDR["M"], "Mixer pool", "mixing_service", "ETH")
+        + _tag(ADDR["BR"], "Arc bridge", "bridge", "ETH")
+        + _tag(ADDR["X"], "Lumen Exchange", "exchange", "ETH")
+    )
+    return root / "store", labels, _ledger(root, ledger)
+
+
+#: V pays X 1 before anything has reached it (what it held before the store's first block),
+#: then receives 1 from the bridge BR; with the fixed transfers (``_random_store``)::
+#:
+#:     0 M -> W 11    1 V -> X 1    2 BR -> V 1    3 W -> BR 5 (deposit)    4 R -> V 9 (release)
+#:     5 V -> S 7     6 S -> X 3    7 S -> BR 2 (deposit)    8 R -> W 4 (release)    9 W -> X 1
+OVERDRAWN = [("V", "X", 1), ("BR", "V", 1)]
+
+
+@pytest.mark.parametrize(
+    ("policy", "confidence", "hops", "status", "sent"),
+    [
+        # as hypothesis found it: fifo counted BR's 1 and the release's 7 apart, bridge 8 of 7
+        ("fifo", 0.3, 2, "below_min_confidence", {"exchange": 3, "bridge": 2}),
+        ("haircut", 0.3, 2, "below_min_confidence", {"exchange": 3, "bridge": 2}),
+        ("poison", 0.3, 2, "below_min_confidence", {"exchange": 3, "bridge": 2}),
+        # sure enough, but the release reaches S at hop 2: none left for the deposit side (S's
+        # own deposit, hop 1, crosses: its release pays W, who pays X only at hop 3)
+        ("fifo", 0.7, 2, "beyond_hop_limit", {"exchange": 3, "unlabelled": 2}),
+    ],
+)
+def test_a_release_whose_link_is_not_followed_is_counted_once(
+    tmp_path: Path,
+    policy: str,
+    confidence: float,
+    hops: int,
+    status: str,
+    sent: dict[str, int],
+) -> None:
+    # R pays a linked release (4), so R is an origin, bridge, and the link not followed leaves
+    # the release bridge value in full. V's 7 to S: BR's 1 first, then 6 of R's 9 (fifo); all
+    # of what V held after its payment to X is bridge value (haircut, poison). Bridge 7 of 7.
+    store, labels, ledger = _random_store(tmp_path, OVERDRAWN, confidence, 1)
+    report = exposure(
+        store, "ethereum", ADDR["S"], labels=[labels], policy=policy, links=[ledger],
+        max_hops=hops, direction="both",
+    )  # fmt: skip
+    received = report.received
+    assert received is not None and received.totals == {"ETH": 7}
+    assert _amounts(received) == {"bridge": 7}
+    bridge = _category(received, "bridge")
+    assert (bridge.direct, bridge.indirect, bridge.min_hop, bridge.via_links) == (0, 7, 2, 0)
+    [crossing] = received.crossings
+    assert (crossing.status, crossing.hop, crossing.release_amount) == (status, 2, 7)
+    assert report.sent is not None and report.sent.totals == {"ETH": 5}
+    assert _amounts(report.sent) == sent
+
+
+def test_a_followed_release_and_a_bridge_reach_one_receipt_without_counting_it_twice(
+    tmp_path: Path,
+) -> None:
+    # the link followed, with hops for the deposit side: R's release carries what its deposit
+    # (W -> BR 5) carried, all M's 11, mixer value two hops behind it. V's 7 to S under FIFO:
+    # BR's 1 (bridge, hop 2), then 6 of the release's 9 (mixer across the link, hop 2 + 2)
+    store, labels, ledger = _random_store(tmp_path, OVERDRAWN, 0.7, 1)
+    report = exposure(
+        store, "ethereum", ADDR["S"], labels=[labels], policy="fifo", links=[ledger], max_hops=4
+    )
+    assert _amounts(report.received) == {"bridge": 1, "mixing_service": 6}
+    mixer = _category(report.received, "mixing_service")
+    assert (mixer.via_links, mixer.min_hop, [x.amount for x in mixer.links]) == (6, 4, [6])
+    assert report.received is not None
+    assert [(x.status, x.release_amount) for x in report.received.crossings] == [("followed", 6)]
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# the fixed transfers alone: both links followed, received and sent (150 examples run clean)
+@hypothesis_example(rows=[], policy="haircut", hops=4, confidence=0.7, scale=2)
+# found by hypothesis: two runs counting V's balance apart (an overdrawn holder)
+@hypothesis_example(rows=OVERDRAWN, policy="fifo", hops=2, confidence=0.3, scale=1)
+# amounts beyond 2**53 wei, where float error put categories over the total: received ...
+@hypothesis_example(
+    rows=[
+        ("S", "V", 33171345472420531210), ("V", "X", 20877643035899919230), ("V", "X", 10),
+        ("R", "W", 4), ("M", "BR", 63331439084734834621), ("X", "W", 77505222168789303360),
+        ("BR", "R", 14), ("R", "V", 16794262109871773124), ("BR", "W", 99729391070206554455),
+        ("X", "BR", 19), ("BR", "S", 2), ("V", "X", 15), ("W", "S", 47679138187448141370),
+    ],
+    policy="haircut", hops=4, confidence=0.3, scale=3,
+)  # fmt: skip
+# ... and sent (W passes all of S's value to the mixer)
+@hypothesis_example(
+    rows=[
+        ("S", "W", 79668600741174887336), ("W", "M", 93767431610379576610), ("M", "S", 12),
+        ("M", "V", 7), ("R", "V", 73243056311520903823),
+    ],
+    policy="haircut", hops=4, confidence=1.0, scale=1,
+)  # fmt: skip
+@given(
+    random_rows,
+    st.sampled_from(["haircut", "fifo", "poison"]),
+    st.integers(2, 5),
+    st.sampled_from([0.3, 0.7, 1.0]),
+    st.integers(1, 3),
+)
+def test_categories_stay_within_totals_across_a_link(
+    rows: list[tuple[str, str, int]], policy: str, hops: int, confidence: float, scale: int
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        lines = [
-            f"{_hash(i)},{100 + i},0,{ADDR[s]},{ADDR[d]},{v},{1_767_000_000 + 60 * i}\n"
-            for i, (s, d, v) in enumerate(rows)
-        ]
-        (root / "transactions.csv").write_text(HEADER + "".join(lines))
-        ingest("ethereum", [root], data_dir=root / "store")
-        labels = root / "labels.yaml"
-        labels.write_text(
-            "title: t\ncreator: t\ntags:\n"
-            + _tag(ADDR["M"], "Mixer pool", "mixing_service", "ETH")
-            + _tag(ADDR["BR"], "Arc bridge", "bridge", "ETH")
-            + _tag(ADDR["X"], "Lumen Exchange", "exchange", "ETH")
-        )
+        store, labels, ledger = _random_store(Path(tmp), rows, confidence, scale)
         report = exposure(
-            root / "store", "ethereum", ADDR["S"], labels=[labels], policy=policy,
-            links=[_ledger(root, ledger)], max_hops=hops, direction="both",
+            store, "ethereum", ADDR["S"], labels=[labels], policy=policy, links=[ledger],
+            max_hops=hops, direction="both",
         )  # fmt: skip
     for part in (report.received, report.sent):
         assert part is not None
@@ -500,8 +592,8 @@ def test_categories_stay_within_totals_across_a_link(
             if policy == "poison":
                 assert sum(amounts) >= total
             else:
-                # rounded down per transfer, category and crossing: off by a few units each
-                assert total <= sum(amounts) <= total + 25 * len(part.categories)
+                # rounded down per transfer, category and crossing, the rest unlabelled
+                assert sum(amounts) == total
         for c in part.categories:
             assert c.direct + c.indirect == c.amount
             assert 0 <= c.via_links <= c.amount

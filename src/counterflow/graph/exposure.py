@@ -810,9 +810,9 @@ def _explain(
     """Each receipt's value by origin category: the received-exposure rule over a cone.
 
     ``edges`` are the receipts (a subject's, or a bridge deposit's transfers), ``holders`` and
-    ``depths`` their cone. Linked releases in the cone are seeded one by one and resolved on
-    their deposit chain over the hops left; ``confidence`` is the weakest link crossed to get
-    here (1.0 at the subject).
+    ``depths`` their cone. Linked releases in the cone are run one by one: where their link is
+    followed, resolved on their deposit chain over the hops left, else counted with what paid
+    them; ``confidence`` is the weakest link crossed to get here (1.0 at the subject).
     """
     ix = c.index
     services = c.bounds.services
@@ -854,6 +854,7 @@ def _explain(
     release_edges = np.array(sorted(releases), np.int64)
     position = {int(e): i for i, e in enumerate(edges.tolist())}
     assets = np.asarray(ix.asset, np.int64)[edges].tolist()
+    exact = [ix.exact_amount(e) for e in edges.tolist()]
     own: dict[str, _Share] = {}
     found: dict[tuple[str, int, int], list[int]] = {}  # (category, holder, asset) -> amount, hop
     complete = True
@@ -874,23 +875,47 @@ def _explain(
         entry[0] += amount
         entry[1] = min(entry[1], hop)
 
-    for category in sorted(origins):
-        members = np.array(origins[category], np.int64)
+    # each linked release alone first: where it reaches the receipts, and whether its link is
+    # followed there at all
+    planned: list[_Release] = []
+    if bridges is not None:
+        planned = [
+            _plan(bridges, c, e, link, attribute(np.array([e], np.int64)), max_hops, confidence)
+            for e, link in sorted(releases.items())
+        ]
+    # a release followed at no receipt is its payer's value in full, as without the link: it
+    # runs with the rest of its payer's category, one run that cannot disagree with itself on
+    # a holder's balance as two runs can (``_fitted``)
+    unfollowed: dict[str, list[int]] = defaultdict(list)
+    for r in planned:
+        if not r.compositions:
+            unfollowed[r.category].append(r.edge)
+    runs: dict[str, tuple[np.ndarray, np.ndarray, list[int]]] = {}  # seeds, hop, base units
+    for category in sorted(set(origins) | set(unfollowed)):
+        members = np.array(origins.get(category, []), np.int64)
         out = _edges_of(ix.out_ptr, ix.out_edges, members)
         seeds = out[(role[dst_all[out]] == ROLE_NORMAL) | np.isin(out, edges)]
         if len(release_edges):
             seeds = seeds[~np.isin(seeds, release_edges)]
+        seeds = np.union1d(seeds, np.array(unfollowed.get(category, []), np.int64))
         if len(seeds) == 0:
             continue
         taint, hop = attribute(seeds)
-        shares = _base_units(ix, edges, taint)
-        direct = hop == 1 if ix.utxo else np.isin(srcs, members)
-        own[category] = _Share(shares, hop.tolist(), [bool(d) for d in direct.tolist()], [0] * n)
+        runs[category] = (seeds, hop, _base_units(ix, edges, taint))
+    followed = {r.edge: _base_units(ix, edges, r.taint) for r in planned if r.compositions}
+    claimed = [shares for _, _, shares in runs.values()] + list(followed.values())
+    fitted = _fitted(exact, claimed, policy)
+    fitted_followed = dict(zip(followed, fitted[len(runs) :], strict=True))
+    for (category, (seeds, hop, shares)), fit in zip(
+        runs.items(), fitted[: len(runs)], strict=True
+    ):
+        seed_src = src_all[seeds]
+        direct = hop == 1 if ix.utxo else np.isin(srcs, seed_src)
+        own[category] = _Share(fit, hop.tolist(), [bool(d) for d in direct.tolist()], [0] * n)
         if category == MINTED:
             continue
         # the labelled holders one by one, largest seeders first, for the contributor list
         weight: dict[int, int] = defaultdict(int)
-        seed_src = src_all[seeds]
         for h, e in zip(seed_src.tolist(), seeds.tolist(), strict=True):
             weight[h] += ix.exact_amount(e)
         ranked = sorted((h for h in weight if h in services), key=lambda h: (-weight[h], h))
@@ -900,25 +925,17 @@ def _explain(
             taint_h, hop_h = attribute(seeds[seed_src == h])
             share_h = _base_units(ix, edges, taint_h)
             for i in np.nonzero(taint_h > 0)[0].tolist():
-                credit(category, h, i, share_h[i], int(hop_h[i]))
+                # where the category's part was cut down (``_fitted``), its holders' are too
+                part = share_h[i] if fit[i] == shares[i] else share_h[i] * fit[i] // shares[i]
+                credit(category, h, i, part, int(hop_h[i]))
     linked: dict[_Key, _Share] = {}
     crossings: list[Crossing] = []
     if bridges is not None:
-        for e, link in sorted(releases.items()):
-            crossings += _resolve(
-                bridges,
-                c,
-                e,
-                link,
-                attribute,
-                edges,
-                assets,
-                max_hops,
-                confidence,
-                own,
-                linked,
-                credit,
-            )
+        for r in planned:
+            s = fitted_followed.get(r.edge)
+            if s is None:
+                s = _base_units(ix, edges, r.taint)
+            crossings += _resolve(bridges, c, r, s, edges, assets, own, linked, credit)
     contributors: dict[tuple[str, int], list[Contributor]] = defaultdict(list)
     names = session.address_texts(c.name, sorted({h for _, h, _ in found}))
     for (category, h, a), (amount, best) in sorted(found.items()):
@@ -932,52 +949,146 @@ def _explain(
     return _Explained(own, linked, dict(contributors), complete, crossings)
 
 
-def _resolve(
+def _fitted(exact: list[int], parts: list[list[int]], policy: Policy) -> list[list[int]]:
+    """The parts of each receipt (one list per run), cut down where they add up to more than
+    the receipt (``_less``).
+
+    Each category's part of a receipt, and each followed release's, comes from a run of its
+    own. The runs agree on every holder's balance where the store holds the holder's whole
+    history, and the parts then add up to at most the receipt. Where the store shows a holder
+    paying out more than it had received (what it held before the store's first block), two
+    runs that reach it at different transfers can count its balance differently; and the
+    kernel's float arithmetic can put a few units over on amounts beyond 2**53 base units.
+    Under poison the parts overlap by design.
+    """
+    if policy == Policy.POISON:
+        return parts
+    fitted = [list(p) for p in parts]
+    for i, whole in enumerate(exact):
+        claimed = [p[i] for p in parts]
+        over = sum(claimed) - whole
+        if over > 0:
+            for p, v in zip(fitted, _less(claimed, over), strict=True):
+                p[i] = v
+    return fitted
+
+
+def _less(parts: list[int], over: int) -> list[int]:
+    """``parts`` less ``over`` in all: each gives up its share of it, rounded down, and the
+    units that rounding leaves come from the largest parts.
+
+    What runs claimed beyond what there is cannot be placed more exactly: float error is
+    relative to a part's size, and of two runs that disagree on a holder's balance neither is
+    known to be the right one. Only the excess goes: a part far smaller than it keeps its units.
+    """
+    total = sum(parts)
+    over = min(over, total)
+    if over <= 0:
+        return list(parts)
+    cut = [p * over // total for p in parts]
+    left = over - sum(cut)
+    for j in sorted(range(len(parts)), key=lambda j: (cut[j] - parts[j], j)):
+        take = min(left, parts[j] - cut[j])
+        cut[j] += take
+        left -= take
+    return [p - x for p, x in zip(parts, cut, strict=True)]
+
+
+@dataclass
+class _Release:
+    """A linked release into the cone, run alone: its part of each receipt and, at each
+    receipt where its link is followed, the deposit's composition within the hops left."""
+
+    edge: int
+    link: Link
+    taint: np.ndarray  # per receipt, in the kernel's fractional units
+    hops: np.ndarray
+    payer: int
+    category: str  # of what paid it: bridge, or the payer's own label's
+    labelled: bool
+    path_confidence: float
+    status: str
+    compositions: dict[int, _Composition]  # receipt position -> composition (followed there)
+
+
+def _plan(
     bridges: _Bridges,
     c: LoadedChain,
     e: int,
     link: Link,
-    attribute: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-    edges: np.ndarray,
-    assets: list[int],
+    run: tuple[np.ndarray, np.ndarray],
     max_hops: int,
     confidence: float,
-    own: dict[str, _Share],
-    linked: dict[_Key, _Share],
-    credit: Callable[[str, int, int, int, int], None],
-) -> list[Crossing]:
-    """One linked release into the cone: its part of each receipt, by its deposit's categories.
-
-    A receipt the release reaches at hop ``h`` has ``max_hops - h`` hops left for the deposit
-    side. The release's part is split by the deposit's categories, each ``part / max(deposit
-    found, link's deposit amount)``: where the ledger says more went in than the deposit shows,
-    that rest stays the bridge's, as does all of it where the link is not followed.
-    """
-    ix = c.index
-    n = len(edges)
-    poison = bridges.policy == Policy.POISON
-    taint, hops = attribute(np.array([e], np.int64))
-    touched = np.nonzero(taint > 0)[0].tolist()
-    if not touched:
-        return []
-    s = _base_units(ix, edges, taint)
-    payer = int(ix.src[e])
+) -> _Release:
+    """Where a linked release reaches the receipts (``run``: its taint and hop on each), and
+    whether its link is followed there: a receipt the release reaches at hop ``h`` has
+    ``max_hops - h`` hops left for the deposit side."""
+    taint, hops = run
+    payer = int(c.index.src[e])
     labelled = payer in c.bounds.services
-    payer_category = _category(c, payer) if labelled else BRIDGE
     path_confidence = min(confidence, link.confidence)
     status = FOLLOWED
     if path_confidence < bridges.min_confidence:
         status = BELOW_MIN_CONFIDENCE
     elif link.deposit_chain not in bridges.session.stored_chains:
         status = CHAIN_NOT_STORED
-    within = False
+    compositions: dict[int, _Composition] = {}
+    if status == FOLLOWED:
+        within = False
+        for i in np.nonzero(taint > 0)[0].tolist():
+            left = max_hops - int(hops[i])
+            if left >= 1:
+                within = True
+                composition = bridges.composition(link, left, path_confidence)
+                if composition is not None:
+                    compositions[i] = composition
+        if not compositions:
+            status = DEPOSIT_NOT_FOUND if within else BEYOND_HOP_LIMIT
+    return _Release(
+        e,
+        link,
+        taint,
+        hops,
+        payer,
+        _category(c, payer) if labelled else BRIDGE,
+        labelled,
+        path_confidence,
+        status,
+        compositions,
+    )
+
+
+def _resolve(
+    bridges: _Bridges,
+    c: LoadedChain,
+    r: _Release,
+    s: list[int],
+    edges: np.ndarray,
+    assets: list[int],
+    own: dict[str, _Share],
+    linked: dict[_Key, _Share],
+    credit: Callable[[str, int, int, int, int], None],
+) -> list[Crossing]:
+    """One linked release into the cone: its part ``s`` of each receipt, by its deposit's
+    categories, and the crossings it makes.
+
+    The release's part is split by the deposit's categories, each ``part / max(deposit found,
+    link's deposit amount)``: where the ledger says more went in than the deposit shows, that
+    rest stays the bridge's, as does all of it at a receipt where the link is not followed. A
+    release followed at no receipt ran with its payer's category (``_explain``): only its
+    crossing is left to record.
+    """
+    ix = c.index
+    n = len(edges)
+    poison = bridges.policy == Policy.POISON
+    link = r.link
+    touched = np.nonzero(r.taint > 0)[0].tolist()
+    if not touched:
+        return []
     used: dict[int, tuple[_Composition, int]] = {}  # id -> composition, nearest hop
-    for i in touched:
-        hop = int(hops[i])
-        composition = None
-        if status == FOLLOWED and max_hops - hop >= 1:
-            within = True
-            composition = bridges.composition(link, max_hops - hop, path_confidence)
+    for i in touched if r.compositions else []:
+        hop = int(r.hops[i])
+        composition = r.compositions.get(i)
         unresolved = s[i]
         if composition is not None:
             seen = used.get(id(composition))
@@ -1012,13 +1123,9 @@ def _resolve(
                     )
             unresolved = _part_of(s[i], den - composition.total, den, poison)
         if unresolved > 0:
-            own.setdefault(payer_category, _Share.empty(n)).add(
-                i, unresolved, hop, poison, hop == 1
-            )
-            if labelled:
-                credit(payer_category, payer, i, unresolved, hop)
-    if status == FOLLOWED and not used:
-        status = DEPOSIT_NOT_FOUND if within else BEYOND_HOP_LIMIT
+            own.setdefault(r.category, _Share.empty(n)).add(i, unresolved, hop, poison, hop == 1)
+            if r.labelled:
+                credit(r.category, r.payer, i, unresolved, hop)
     reached = sum(s[i] for i in touched)
     deposit_units = (
         min(reached, link.release_amount) * link.deposit_amount // link.release_amount
@@ -1026,13 +1133,13 @@ def _resolve(
         else 0
     )
     deposit_asset = next(iter(used.values()))[0].asset if used else None
-    release_asset = c.symbols.get(int(ix.asset[e]), str(int(ix.asset[e])))
-    nearest = min(int(hops[i]) for i in touched)
+    release_asset = c.symbols.get(int(ix.asset[r.edge]), str(int(ix.asset[r.edge])))
+    nearest = min(int(r.hops[i]) for i in touched)
     result = [
         _crossing(
             link,
-            path_confidence,
-            status,
+            r.path_confidence,
+            r.status,
             1,
             nearest,
             (deposit_asset, deposit_units),
@@ -1126,6 +1233,25 @@ class _Tally:
         entry[0] += amount
         entry[1] = max(entry[1], far[2]) if poison else entry[1] + far[2]
         entry[2] = min(entry[2], hop)
+
+    def cut(self, key: tuple[str, int], amount: int) -> None:
+        """Bring a category's amount down to ``amount``, its direct part and the part that
+        crossed links (and the crossings that make it up) with it."""
+        if amount <= 0:
+            for table in (self.amount, self.direct, self.hop, self.via):
+                table.pop(key, None)
+            for k in [k for k in self.linked if k[:2] == key]:
+                del self.linked[k]
+            return
+        self.amount[key] = amount
+        self.direct[key] = min(self.direct.get(key, 0), amount)
+        via = self.via.get(key, 0)
+        if via > amount:
+            self.via[key] = amount
+            ways = [k for k in self.linked if k[:2] == key]
+            kept = _less([self.linked[k][0] for k in ways], via - amount)
+            for k, v in zip(ways, kept, strict=True):
+                self.linked[k][0] = v
 
 
 def _received(
@@ -1499,6 +1625,17 @@ def _sent(
             tally.amount[key] = min(tally.amount[key], totals[key[1]])
             tally.direct[key] = min(tally.direct[key], tally.amount[key])
             tally.via[key] = min(tally.via[key], tally.amount[key])
+    else:
+        # one run passes on no more than it was given, but its float arithmetic can put a few
+        # units over on amounts beyond 2**53 base units, as can rounding a deposit's parts
+        for a, total in totals.items():
+            keys = sorted(k for k in tally.amount if k[1] == a)
+            kept = _less(
+                [tally.amount[k] for k in keys], sum(tally.amount[k] for k in keys) - total
+            )
+            for key, amount in zip(keys, kept, strict=True):
+                if amount != tally.amount[key]:
+                    tally.cut(key, amount)
     for a, total in totals.items():
         explained = sum(v for (_, b), v in tally.amount.items() if b == a)
         if total > explained:
@@ -1509,6 +1646,9 @@ def _sent(
         names = session.address_texts(chain, sorted({d for _, _, d, _ in mine}))
         services = session.chain(chain).bounds.services
         for (category, _, d, a), (amount, hop) in sorted(mine.items()):
+            amount = min(amount, tally.amount.get((category, a), 0))
+            if amount <= 0:
+                continue
             service, category_d, found_by = services[d]
             contributors[(category, a)].append(
                 Contributor(names.get(d, str(d)), service, category_d, found_by, amount, hop, chain)
