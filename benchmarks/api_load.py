@@ -16,6 +16,11 @@ port. Then:
   the answer arrives, so once the server is saturated more connections only add queueing:
   latency ≈ connections / throughput (Little's law). A further 10 s run at
   ``--saturation-connections`` (64) shows that;
+- the goal's latency is measured at the goal's load: a paced run (``--paced-connections``, 32,
+  each pausing ``32 / --rate`` seconds, 27 ms for 1,200/s, between an answer and its next
+  request, as wrk's ``delay``) offers about ``--rate`` requests/s, and the goal is met when it
+  sustains at least 1,000/s with p99 within 25 ms and no errors; the closed-loop run above
+  measures the most the server answers and the queueing beyond it;
 - one client POSTs ``--batch`` addresses (0.1 % listed, the rest valid unlisted Ethereum and
   Bitcoin addresses) three times; the time is from sending to the last byte received.
 
@@ -90,6 +95,7 @@ request = function()
   i = i %% n + 1
   return wrk.format("POST", "/v1/screen", headers, bodies[i])
 end
+%(pace)s
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -295,6 +301,12 @@ def main() -> None:
         help="A further 10 s run at this concurrency, to show where the time goes when the "
         "server is saturated (0: skip).",
     )
+    parser.add_argument(
+        "--rate", type=int, default=1200, help="Offered requests/s of the paced run."
+    )
+    parser.add_argument(
+        "--paced-connections", type=int, default=32, help="Connections of the paced run."
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
@@ -328,7 +340,18 @@ def main() -> None:
             )
         )
         script = work / "screen.lua"
-        script.write_text(LUA % {"bodies": bodies, "key": key})
+        script.write_text(LUA % {"bodies": bodies, "key": key, "pace": ""})
+        # each connection waits before its next request: an offered load near --rate
+        pace_ms = max(1, round(args.paced_connections * 1000 / args.rate))
+        paced_script = work / "screen-paced.lua"
+        paced_script.write_text(
+            LUA
+            % {
+                "bodies": bodies,
+                "key": key,
+                "pace": f"delay = function() return {pace_ms} end",
+            }
+        )
 
         hits = rng.sample(listed, min(len(listed), args.batch // 1000))
         pairs = [*hits, *unlisted(rng, args.batch - len(hits))]
@@ -341,6 +364,9 @@ def main() -> None:
         server = start_server(directory, port, log, args.workers)
         try:
             run_wrk(port, script, 5, args.connections, args.threads)  # warm-up
+            paced = run_wrk(port, paced_script, args.seconds, args.paced_connections, args.threads)
+            paced["pause_between_requests_ms"] = pace_ms
+            print("paced:", json.dumps(paced), flush=True)
             single = run_wrk(port, script, args.seconds, args.connections, args.threads)
             print("single:", json.dumps(single), flush=True)
             saturated = None
@@ -369,6 +395,7 @@ def main() -> None:
             "server": f"counterflow serve, uvicorn, {args.workers} worker(s), access log on, "
             "SQLite service state",
             "tag_store": {"listed_addresses": len(listed), "lists": [n for n, _ in LISTS]},
+            "paced": paced,
             "single": single,
             "saturated": saturated,
             "peer_bare_stack": floor,
@@ -383,8 +410,12 @@ def main() -> None:
                 "single_p99_ms": 25,
                 "batch_seconds": 2.0,
                 "met": {
-                    "single": single["requests_per_second"] >= 1000
-                    and single["latency_ms"]["p99"] <= 25
+                    # at a sustained rate of at least 1,000 requests/s (the paced run), p99
+                    # within 25 ms; the closed-loop run measures the most the server answers
+                    "single": paced["requests_per_second"] >= 1000
+                    and paced["latency_ms"]["p99"] <= 25
+                    and paced["non_2xx_or_errors"] == 0
+                    and single["requests_per_second"] >= 1000
                     and single["non_2xx_or_errors"] == 0,
                     "batch": batched["median_seconds"] <= 2.0,
                 },

@@ -3,6 +3,7 @@ the audit trail of every decision, and the documented surface."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
@@ -187,3 +188,21 @@ def test_the_openapi_document_describes_the_api(api: Api) -> None:
     assert {"401", "413", "422", "429"} <= set(screen_op["responses"])
     assert "security" not in spec["paths"]["/v1/health"]["get"]
     assert api.client.get("/docs").status_code == 200
+
+
+def test_what_start_up_loaded_is_frozen_out_of_the_collector(make_api: ApiFactory) -> None:
+    """Start-up's long-lived objects (tag store, designation tables) are not walked by every
+    collection while requests wait; answers are the same."""
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    with make_api() as api:
+        frozen = gc.get_freeze_count()
+        answer = api.client.post(
+            "/v1/screen",
+            json={"address": LAZARUS, "chain": "ethereum"},
+            headers={"Authorization": f"Bearer {api.keys['a']}"},
+        )
+    gc.unfreeze()
+    assert frozen > 1000
+    assert answer.status_code == 200
+    assert answer.json()["risk"] == "severe"
