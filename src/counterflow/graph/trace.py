@@ -697,7 +697,7 @@ class _Scale:
         frac = np.trunc((np.where(finite, units, 0.0) - whole) * self._float)
         fits = finite & (np.abs(whole) < self._limit)
         out: np.ndarray = (np.where(fits, whole, 0.0).astype(np.int64) * self._power).astype(object)
-        out += frac.astype(np.int64).astype(object)
+        out += np.where(fits, frac, 0.0).astype(np.int64).astype(object)
         # too wide for 64 bits, but each part fits: whole and fraction as exact ints
         wide = finite & ~fits & (self._float < 2.0**62)
         if wide.any():
