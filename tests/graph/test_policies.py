@@ -82,6 +82,20 @@ def test_fifo_by_hand() -> None:
     assert _run(CASE, 4, Policy.FIFO, [S]) == {2: 100.0, 3: 15.0, 4: 85.0}
 
 
+def test_a_payment_before_any_receipt_does_not_count_against_later_ones() -> None:
+    # the store starts after A was funded: A pays C 30 first, then receives 20 clean and
+    # 100 tainted, so it holds 120 (not 90) when it pays B 60: 100 x 60 / 120 = 50
+    edges = [(A, C, 30), (C, A, 20), (S, A, 100), (A, B, 60)]
+    assert _run(edges, 4, Policy.HAIRCUT, [S]) == {2: 100.0, 3: 50.0}
+
+
+def test_a_payment_beyond_the_balance_leaves_nothing_behind() -> None:
+    # A pays 300 holding 200 (all of its taint leaves, its balance is 0, not -100); then
+    # 100 tainted and 100 clean arrive: 50 paid carries 100 x 50 / 200 = 25
+    edges = [(S, A, 100), (C, A, 100), (A, B, 300), (S, A, 100), (C, A, 100), (A, B, 50)]
+    assert _run(edges, 4, Policy.HAIRCUT, [S]) == {0: 100.0, 2: 100.0, 3: 100.0, 5: 25.0}
+
+
 def test_nothing_goes_back_in_time() -> None:
     assert 1 not in _run(CASE, 4, Policy.POISON, [S])
 

@@ -121,19 +121,26 @@ def _prefix_balance(
     in_ptr: np.ndarray,
     in_edges: np.ndarray,
 ) -> float:
-    # The holder's balance of asset a just before edge e, from its whole history.
+    # The holder's balance of asset a just before edge e, from its whole history replayed in
+    # the kernel's own order (a payment before a receipt on one edge) and by its rule: a
+    # payment beyond the balance takes what there is, so the balance never goes below zero.
+    # (The net of the history would count a payment made before anything reached the holder
+    # in the store against receipts that came after it.)
     total = 0.0
-    end = _lower_bound(in_edges, in_ptr[h], in_ptr[h + 1], e)
-    for p in range(in_ptr[h], end):
-        k = in_edges[p]
-        if asset[k] == a:
-            total += units[k]
-    end = _lower_bound(out_edges, out_ptr[h], out_ptr[h + 1], e)
-    for p in range(out_ptr[h], end):
-        k = out_edges[p]
-        if asset[k] == a:
-            total -= units[k]
-    return max(total, 0.0)
+    i, i_end = in_ptr[h], _lower_bound(in_edges, in_ptr[h], in_ptr[h + 1], e)
+    o, o_end = out_ptr[h], _lower_bound(out_edges, out_ptr[h], out_ptr[h + 1], e)
+    while i < i_end or o < o_end:
+        if o < o_end and (i >= i_end or out_edges[o] <= in_edges[i]):
+            k = out_edges[o]
+            o += 1
+            if asset[k] == a:
+                total = max(total - units[k], 0.0)
+        else:
+            k = in_edges[i]
+            i += 1
+            if asset[k] == a:
+                total += units[k]
+    return total
 
 
 @numba.njit(cache=True, nogil=True)
@@ -403,7 +410,7 @@ def forward(
                 else:
                     rule = _R_POISON
                     c = amt if before > 0 else 0.0
-                s_bal[slot] -= amt
+                s_bal[slot] = max(s_bal[slot] - amt, 0.0)
                 if c > 0:
                     step = 0 if (utxo and h >= n_addresses) else 1
                     w_e = _grow_i8(w_e, n_work + 1)
