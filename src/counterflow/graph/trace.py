@@ -368,18 +368,7 @@ def _forward(
                     continue
                 fraction = min(1.0, tainted / link.deposit_amount) if link.deposit_amount else 0.0
                 released = int(link.release_amount * fraction)
-                crossings.append(
-                    {
-                        "deposit_chain": link.deposit_chain,
-                        "deposit_tx": link.deposit_tx,
-                        "tainted_deposit": int(tainted),
-                        "release_chain": link.release_chain,
-                        "release_tx": link.release_tx,
-                        "release_address": link.release_address,
-                        "tainted_release": released,
-                        "confidence": confidence,
-                    }
-                )
+                crossings.append(_crossing(link, int(tainted), released, confidence))
                 releases.append((link, confidence, released, hop))
         # one lookup per chain for all the releases this leg reached, not one per link
         edges_by_chain = {
@@ -407,6 +396,20 @@ def _forward(
             leg_next.seed_rule = [leg_next.seed_rule[i] for i in order]
             legs.append(leg_next)
     return _assemble(session, params, raw, seed_ids, first.name, crossings, packs, link_files)
+
+
+def _crossing(link: Link, deposit: int, release: int, confidence: float) -> dict[str, Any]:
+    """A followed link as the result's ``crossings`` list it, forward and backward alike."""
+    return {
+        "deposit_chain": link.deposit_chain,
+        "deposit_tx": link.deposit_tx,
+        "tainted_deposit": deposit,
+        "release_chain": link.release_chain,
+        "release_tx": link.release_tx,
+        "release_address": link.release_address,
+        "tainted_release": release,
+        "confidence": confidence,
+    }
 
 
 def _theft_leg(
@@ -884,18 +887,7 @@ def _cross_back(
             if link.release_amount
             else 0
         )
-        crossings.append(
-            {
-                "deposit_chain": link.deposit_chain,
-                "deposit_tx": link.deposit_tx,
-                "tainted_deposit": deposit,
-                "release_chain": link.release_chain,
-                "release_tx": link.release_tx,
-                "release_address": link.release_address,
-                "tainted_release": released,
-                "confidence": confidence,
-            }
-        )
+        crossings.append(_crossing(link, deposit, released, confidence))
         hop = int(hops[row]) + 1
         if link.deposit_chain in session.stored_chains and deposit > 0 and hop <= params.max_hops:
             carried.append((link, confidence, deposit, hop))
