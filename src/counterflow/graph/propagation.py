@@ -15,7 +15,7 @@ to that transaction's outputs, in any asset; services, bridges and the sink end 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
@@ -43,6 +43,8 @@ _R_SEED, _R_POISON, _R_HAIRCUT, _R_FIFO, _R_COIN, _R_SWAP, _R_MIXER, _R_BRIDGE, 
     9
 )
 _NONE = np.int64(1) << np.int64(62)
+#: Numbers a forward run returns when a buffer is full: the index into its ``caps`` plus one.
+_FULL_SLOTS, _FULL_WORK, _FULL_RECORDS, _FULL_LOTS = 1, 2, 3, 4
 
 
 @numba.njit(cache=True, nogil=True)
@@ -76,26 +78,6 @@ def _heap_push(hk: np.ndarray, hs: np.ndarray, size: int, key: int, slot: int) -
         hs[p], hs[i] = hs[i], hs[p]
         i = p
     return size + 1
-
-
-@numba.njit(cache=True, nogil=True)
-def _heap_pop(hk: np.ndarray, hs: np.ndarray, size: int) -> int:
-    size -= 1
-    hk[0] = hk[size]
-    hs[0] = hs[size]
-    i = 0
-    while True:
-        c = 2 * i + 1
-        if c >= size:
-            break
-        if c + 1 < size and hk[c + 1] < hk[c]:
-            c += 1
-        if hk[i] <= hk[c]:
-            break
-        hk[c], hk[i] = hk[i], hk[c]
-        hs[c], hs[i] = hs[i], hs[c]
-        i = c
-    return size
 
 
 @numba.njit(cache=True, nogil=True)
@@ -144,48 +126,7 @@ def _prefix_balance(
 
 
 @numba.njit(cache=True, nogil=True)
-def _schedule(
-    slot: int,
-    s_h: np.ndarray,
-    s_a: np.ndarray,
-    s_oc: np.ndarray,
-    s_ic: np.ndarray,
-    asset: np.ndarray,
-    out_ptr: np.ndarray,
-    out_edges: np.ndarray,
-    in_ptr: np.ndarray,
-    in_edges: np.ndarray,
-    hk: np.ndarray,
-    hs: np.ndarray,
-    size: int,
-) -> int:
-    # Push the slot's next transfer of its asset (either direction); none left: nothing.
-    h = s_h[slot]
-    a = s_a[slot]
-    oc = s_oc[slot]
-    end = out_ptr[h + 1]
-    while oc < end and a >= 0 and asset[out_edges[oc]] != a:
-        oc += 1
-    s_oc[slot] = oc
-    ic = s_ic[slot]
-    end_in = in_ptr[h + 1]
-    while ic < end_in and a >= 0 and asset[in_edges[ic]] != a:
-        ic += 1
-    s_ic[slot] = ic
-    best = _NONE
-    if oc < end:
-        best = 2 * np.int64(out_edges[oc])
-    if ic < end_in:
-        k = 2 * np.int64(in_edges[ic]) + 1
-        if k < best:
-            best = k
-    if best == _NONE:
-        return size
-    return _heap_push(hk, hs, size, best, slot)
-
-
-@numba.njit(cache=True, nogil=True)
-def forward(
+def _forward_run(
     src: np.ndarray,
     dst: np.ndarray,
     units: np.ndarray,
@@ -211,8 +152,17 @@ def forward(
     seed_rule: np.ndarray,
     cj_part: np.ndarray,
     cj_ratio: np.ndarray,
+    caps: np.ndarray,
 ) -> tuple[
-    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    np.ndarray,
+    int,
 ]:
     """Propagate taint forward; return the tainted edges and what is still held.
 
@@ -227,14 +177,20 @@ def forward(
     CoinJoin is split into sub-transactions (coinjoin.py): a matched participant's own outputs
     (its change, and its equal outputs where their later spending identifies them) carry
     ``cj_ratio`` of its inputs' taint, shared by value; the rest pools over the other outputs.
+
+    Buffers are sized once from ``caps`` (slots, work items, records, lots) and never grown:
+    an array variable rebound inside the loop makes numba update its reference count at every
+    use, which took half the run. A run that fills a buffer stops and returns its number
+    (``_FULL_*``) last, with empty results; :func:`forward` runs it again with more room.
     """
     cj_taint = np.zeros(len(cj_ratio), np.float64)
     cj_left = np.zeros(len(cj_ratio), np.float64)  # value of a participant's outputs not yet paid
     n_edges = len(src)
     n_assets = len(min_units)
     width = n_assets + 1
+    status = 0
     # slots
-    cap = max(64, len(seed_holders) + 1)
+    cap = max(caps[0], len(seed_holders) + 1)
     s_h = np.empty(cap, np.int64)
     s_a = np.empty(cap, np.int64)
     s_mode = np.empty(cap, np.int64)
@@ -253,29 +209,33 @@ def forward(
     slots = Dict.empty(key_type=types.int64, value_type=types.int64)
     pending = Dict.empty(key_type=types.int64, value_type=types.float64)
     # FIFO lots
-    lot_amt = np.empty(64, np.float64)
-    lot_taint = np.empty(64, np.float64)
-    lot_next = np.empty(64, np.int64)
+    lot_amt = np.empty(caps[3], np.float64)
+    lot_taint = np.empty(caps[3], np.float64)
+    lot_next = np.empty(caps[3], np.int64)
     n_lots = 0
-    # heap
-    hk = np.empty(64, np.int64)
-    hs = np.empty(64, np.int64)
+    # heap: each slot is on it at most once, and each seed edge once
+    hk = np.empty(cap + len(seed_edges) + 1, np.int64)
+    hs = np.empty(cap + len(seed_edges) + 1, np.int64)
     size = 0
+    # slots due to be put on the heap at their next transfer, pushed after each step (each at
+    # most once per step)
+    due = np.empty(cap + 1, np.int64)
+    n_due = 0
     # records
-    r_e = np.empty(64, np.int64)
-    r_t = np.empty(64, np.float64)
-    r_hop = np.empty(64, np.int64)
-    r_in = np.empty(64, np.float64)
-    r_rule = np.empty(64, np.int64)
+    r_e = np.empty(caps[2], np.int64)
+    r_t = np.empty(caps[2], np.float64)
+    r_hop = np.empty(caps[2], np.int64)
+    r_in = np.empty(caps[2], np.float64)
+    r_rule = np.empty(caps[2], np.int64)
     n_rec = 0
     dropped = np.zeros(n_assets, np.float64)
     # delivery work stack: edge, taint, hop, taint_in, rule, direct (1: credit at once)
-    w_e = np.empty(64, np.int64)
-    w_t = np.empty(64, np.float64)
-    w_hop = np.empty(64, np.int64)
-    w_in = np.empty(64, np.float64)
-    w_rule = np.empty(64, np.int64)
-    w_direct = np.empty(64, np.int64)
+    w_e = np.empty(caps[1], np.int64)
+    w_t = np.empty(caps[1], np.float64)
+    w_hop = np.empty(caps[1], np.int64)
+    w_in = np.empty(caps[1], np.float64)
+    w_rule = np.empty(caps[1], np.int64)
+    w_direct = np.empty(caps[1], np.int64)
     n_work = 0
 
     for k in range(len(seed_holders)):
@@ -296,28 +256,36 @@ def forward(
         s_pending[slot] = 0
         slots[h * width] = slot
         if s_oc[slot] < out_ptr[h + 1]:
-            hk = _grow_i8(hk, size + 1)
-            hs = _grow_i8(hs, size + 1)
             size = _heap_push(hk, hs, size, 2 * np.int64(out_edges[s_oc[slot]]), slot)
     for k in range(len(seed_edges)):
-        hk = _grow_i8(hk, size + 1)
-        hs = _grow_i8(hs, size + 1)
         size = _heap_push(hk, hs, size, 2 * np.int64(seed_edges[k]), -1 - k)
 
     while size > 0:
         key = hk[0]
         popped = hs[0]
-        size = _heap_pop(hk, hs, size)
+        # pop the heap's least key (sift the last entry down from the root)
+        size -= 1
+        hk[0] = hk[size]
+        hs[0] = hs[size]
+        pos = 0
+        while True:
+            child = 2 * pos + 1
+            if child >= size:
+                break
+            if child + 1 < size and hk[child + 1] < hk[child]:
+                child += 1
+            if hk[pos] <= hk[child]:
+                break
+            hk[child], hk[pos] = hk[pos], hk[child]
+            hs[child], hs[pos] = hs[pos], hs[child]
+            pos = child
         e = key >> 1
         side = key & 1
         if popped < 0:
             k = -1 - popped
-            w_e = _grow_i8(w_e, n_work + 1)
-            w_t = _grow_f8(w_t, n_work + 1)
-            w_hop = _grow_i8(w_hop, n_work + 1)
-            w_in = _grow_f8(w_in, n_work + 1)
-            w_rule = _grow_i8(w_rule, n_work + 1)
-            w_direct = _grow_i8(w_direct, n_work + 1)
+            if n_work >= len(w_e):
+                status = _FULL_WORK
+                break
             w_e[n_work] = e
             w_t[n_work] = seed_taint[k]
             w_hop[n_work] = seed_hop[k]
@@ -333,7 +301,9 @@ def forward(
                 s_ic[slot] += 1
                 s_bal[slot] += amt
                 c = 0.0
-                if e in pending:
+                # (the count first: most receipts carry nothing pending, and a dictionary
+                # lookup costs more than the rest of the step)
+                if s_pending[slot] > 0 and e in pending:
                     c = pending.pop(e)
                     s_pending[slot] -= 1
                 s_taint[slot] += c
@@ -345,9 +315,9 @@ def forward(
                     else:
                         s_pool[slot] += c
                 if policy == _FIFO and s_mode[slot] == _MODE_POLICY:
-                    lot_amt = _grow_f8(lot_amt, n_lots + 1)
-                    lot_taint = _grow_f8(lot_taint, n_lots + 1)
-                    lot_next = _grow_i8(lot_next, n_lots + 1)
+                    if n_lots >= len(lot_amt):
+                        status = _FULL_LOTS
+                        break
                     lot_amt[n_lots] = amt
                     lot_taint[n_lots] = c
                     lot_next[n_lots] = -1
@@ -413,12 +383,9 @@ def forward(
                 s_bal[slot] = max(s_bal[slot] - amt, 0.0)
                 if c > 0:
                     step = 0 if (utxo and h >= n_addresses) else 1
-                    w_e = _grow_i8(w_e, n_work + 1)
-                    w_t = _grow_f8(w_t, n_work + 1)
-                    w_hop = _grow_i8(w_hop, n_work + 1)
-                    w_in = _grow_f8(w_in, n_work + 1)
-                    w_rule = _grow_i8(w_rule, n_work + 1)
-                    w_direct = _grow_i8(w_direct, n_work + 1)
+                    if n_work >= len(w_e):
+                        status = _FULL_WORK
+                        break
                     w_e[n_work] = e
                     w_t[n_work] = c
                     w_hop[n_work] = s_hop[slot] + step
@@ -444,11 +411,9 @@ def forward(
             if c < min_units[a] or frac < min_fraction:
                 dropped[a] += c
                 continue
-            r_e = _grow_i8(r_e, n_rec + 1)
-            r_t = _grow_f8(r_t, n_rec + 1)
-            r_hop = _grow_i8(r_hop, n_rec + 1)
-            r_in = _grow_f8(r_in, n_rec + 1)
-            r_rule = _grow_i8(r_rule, n_rec + 1)
+            if n_rec >= len(r_e):
+                status = _FULL_RECORDS
+                break
             r_e[n_rec] = d_e
             r_t[n_rec] = c
             r_hop[n_rec] = hop
@@ -471,12 +436,9 @@ def forward(
                     hi += 1
                 for o in range(lo, hi + 1):
                     if src[o] == d and o != d_e and units[o] > 0:
-                        w_e = _grow_i8(w_e, n_work + 1)
-                        w_t = _grow_f8(w_t, n_work + 1)
-                        w_hop = _grow_i8(w_hop, n_work + 1)
-                        w_in = _grow_f8(w_in, n_work + 1)
-                        w_rule = _grow_i8(w_rule, n_work + 1)
-                        w_direct = _grow_i8(w_direct, n_work + 1)
+                        if n_work >= len(w_e):
+                            status = _FULL_WORK
+                            break
                         w_e[n_work] = o
                         w_t[n_work] = float(units[o]) * frac
                         w_hop[n_work] = hop + 1
@@ -484,16 +446,15 @@ def forward(
                         w_rule[n_work] = _R_SWAP
                         w_direct[n_work] = 1 if o < d_e else 0
                         n_work += 1
+                if status != 0:
+                    break
                 continue
             if utxo and d < n_addresses and r == ROLE_NORMAL:
                 i = link[d_e]
                 if i >= 0:
-                    w_e = _grow_i8(w_e, n_work + 1)
-                    w_t = _grow_f8(w_t, n_work + 1)
-                    w_hop = _grow_i8(w_hop, n_work + 1)
-                    w_in = _grow_f8(w_in, n_work + 1)
-                    w_rule = _grow_i8(w_rule, n_work + 1)
-                    w_direct = _grow_i8(w_direct, n_work + 1)
+                    if n_work >= len(w_e):
+                        status = _FULL_WORK
+                        break
                     w_e[n_work] = i
                     w_t[n_work] = c * float(units[i]) / amt if amt > 0 else c
                     w_hop[n_work] = hop + 1
@@ -518,20 +479,8 @@ def forward(
                 slot = n_slots
                 n_slots += 1
                 if slot >= len(s_h):
-                    s_h = _grow_i8(s_h, slot)
-                    s_a = _grow_i8(s_a, slot)
-                    s_mode = _grow_i8(s_mode, slot)
-                    s_bal = _grow_f8(s_bal, slot)
-                    s_taint = _grow_f8(s_taint, slot)
-                    s_oc = _grow_i8(s_oc, slot)
-                    s_ic = _grow_i8(s_ic, slot)
-                    s_hop = _grow_i8(s_hop, slot)
-                    s_head = _grow_i8(s_head, slot)
-                    s_tail = _grow_i8(s_tail, slot)
-                    s_active = _grow_i8(s_active, slot)
-                    s_pending = _grow_i8(s_pending, slot)
-                    s_pool = _grow_f8(s_pool, slot)
-                    s_pbal = _grow_f8(s_pbal, slot)
+                    status = _FULL_SLOTS
+                    break
                 slots[skey] = slot
                 s_h[slot] = d
                 s_a[slot] = a
@@ -571,9 +520,9 @@ def forward(
             s_head[slot] = -1
             s_tail[slot] = -1
             if policy == _FIFO and s_mode[slot] == _MODE_POLICY:
-                lot_amt = _grow_f8(lot_amt, n_lots + 2)
-                lot_taint = _grow_f8(lot_taint, n_lots + 2)
-                lot_next = _grow_i8(lot_next, n_lots + 2)
+                if n_lots + 2 > len(lot_amt):
+                    status = _FULL_LOTS
+                    break
                 lot_amt[n_lots] = s_bal[slot] - (c if direct == 1 else 0.0)
                 lot_taint[n_lots] = 0.0
                 lot_next[n_lots] = -1
@@ -590,29 +539,17 @@ def forward(
             if direct == 0:
                 pending[d_e] = c
                 s_pending[slot] = 1
-            hk = _grow_i8(hk, size + 1)
-            hs = _grow_i8(hs, size + 1)
-            size = _schedule(
-                slot,
-                s_h,
-                s_a,
-                s_oc,
-                s_ic,
-                asset,
-                out_ptr,
-                out_edges,
-                in_ptr,
-                in_edges,
-                hk,
-                hs,
-                size,
-            )
+            due[n_due] = slot
+            n_due += 1
+        if status != 0:
+            break
 
         # the popped slot: retire it when nothing it holds can pass the thresholds, else
         # schedule its next transfer
         if popped >= 0:
             slot = popped
             a_s = s_a[slot]
+            retired = False
             if (
                 s_mode[slot] != _MODE_SOURCE
                 and s_pending[slot] == 0
@@ -630,25 +567,52 @@ def forward(
                     dropped[a_s] += t
                     s_taint[slot] = 0.0
                     s_active[slot] = 0
-                    continue
-            hk = _grow_i8(hk, size + 1)
-            hs = _grow_i8(hs, size + 1)
-            size = _schedule(
-                slot,
-                s_h,
-                s_a,
-                s_oc,
-                s_ic,
-                asset,
-                out_ptr,
-                out_edges,
-                in_ptr,
-                in_edges,
-                hk,
-                hs,
-                size,
-            )
+                    retired = True
+            if not retired:
+                due[n_due] = slot
+                n_due += 1
 
+        # every slot that became due goes on the heap at its next transfer of its asset (in
+        # or out), in the order it became due
+        for j in range(n_due):
+            slot = due[j]
+            sh = s_h[slot]
+            sa = s_a[slot]
+            oc = s_oc[slot]
+            end_out = out_ptr[sh + 1]
+            while oc < end_out and sa >= 0 and asset[out_edges[oc]] != sa:
+                oc += 1
+            s_oc[slot] = oc
+            ic = s_ic[slot]
+            end_in = in_ptr[sh + 1]
+            while ic < end_in and sa >= 0 and asset[in_edges[ic]] != sa:
+                ic += 1
+            s_ic[slot] = ic
+            best = _NONE
+            if oc < end_out:
+                best = 2 * np.int64(out_edges[oc])
+            if ic < end_in:
+                best = min(best, 2 * np.int64(in_edges[ic]) + 1)
+            if best == _NONE:
+                continue
+            # push: sift the new entry up from the end
+            pos = size
+            hk[pos] = best
+            hs[pos] = slot
+            size += 1
+            while pos > 0:
+                parent = (pos - 1) >> 1
+                if hk[parent] <= hk[pos]:
+                    break
+                hk[parent], hk[pos] = hk[pos], hk[parent]
+                hs[parent], hs[pos] = hs[pos], hs[parent]
+                pos = parent
+        n_due = 0
+
+    if status != 0:
+        nothing = np.zeros(0, np.int64)
+        none_f = np.zeros(0, np.float64)
+        return nothing, none_f, nothing, none_f, nothing, nothing, none_f, dropped, status
     held_h = np.empty(n_slots, np.int64)
     held_at = np.empty(2 * n_slots, np.float64)
     n_held = 0
@@ -667,7 +631,26 @@ def forward(
         held_h[:n_held].copy(),
         held_at[: 2 * n_held].copy(),
         dropped,
+        0,
     )
+
+
+#: Buffer sizes (slots, work items, records, lots) that the largest run so far needed: a
+#: process serving many traces runs each once, not once per doubling.
+_CAPS = np.array([1024, 256, 4096, 256], np.int64)
+
+
+def forward(*args: Any) -> tuple[np.ndarray, ...]:
+    """Run the forward kernel (``_forward_run``, same arguments less ``caps``), giving a
+    buffer that filled up twice the room until the run completes; the run is deterministic,
+    so a repeated run computes the same result."""
+    caps = _CAPS.copy()
+    while True:
+        *out, status = _forward_run(*args, caps)
+        if status == 0:
+            np.maximum(_CAPS, caps, out=_CAPS)
+            return tuple(out)
+        caps[status - 1] *= 2
 
 
 def kernel_hops(index: GraphIndex, max_hops: int) -> int:
