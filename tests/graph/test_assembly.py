@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,13 @@ from counterflow.graph.index import (
 )
 from counterflow.graph.lookup import build_lookups
 from counterflow.graph.policies import TraceParams
-from counterflow.graph.trace import _first_at, _iso, _iso_many, _Scale, trace
+from counterflow.graph.trace import _first_at, trace
+from counterflow.graph.traced import Scale, iso_many
 from counterflow.store.schema import UTXO_OUTPUT_SEQ_BASE, TransferKind
+
+
+def _iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _index(shifts: dict[int, int], asset: list[int]) -> GraphIndex:
@@ -49,7 +55,7 @@ def test_base_units_match_the_scalar_conversion() -> None:
         np.float64,
     )
     expected = [ix.to_base_units(a, float(u)) for a, u in zip(rows, units.tolist(), strict=True)]
-    assert _Scale(ix, np.asarray(rows, np.int64)).base_units(units).tolist() == expected
+    assert Scale(ix, np.asarray(rows, np.int64)).base_units(units).tolist() == expected
 
 
 _SHIFTS = {0: 0, 1: 7, 2: 18, 3: 23}
@@ -73,7 +79,7 @@ def test_exact_amounts_match_the_scalar_conversion(rows: list[tuple[int, int, in
         u * 10 ** _SHIFTS[a] + r
         for a, u, r in zip(asset, units.tolist(), rem.tolist(), strict=True)
     ]
-    assert _Scale(ix, np.asarray(asset, np.int64)).exact(units, rem).tolist() == expected
+    assert Scale(ix, np.asarray(asset, np.int64)).exact(units, rem).tolist() == expected
 
 
 @settings(max_examples=200, deadline=None)
@@ -92,19 +98,19 @@ def test_base_units_match_for_any_amount(rows: list[tuple[int, float]]) -> None:
     units = np.array([u for _, u in rows], np.float64)
     ix = _index(_SHIFTS, asset)
     expected = [ix.to_base_units(a, u) for a, u in rows]
-    assert _Scale(ix, np.asarray(asset, np.int64)).base_units(units).tolist() == expected
+    assert Scale(ix, np.asarray(asset, np.int64)).base_units(units).tolist() == expected
 
 
 def test_times_match_the_scalar_format() -> None:
     epochs = np.array([0, 1, 1_767_225_600, 1_767_225_600, 2**32 - 1, 951_782_400], np.uint32)
-    assert _iso_many(epochs) == [_iso(int(t)) for t in epochs.tolist()]
+    assert iso_many(epochs) == [_iso(int(t)) for t in epochs.tolist()]
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(0, 2**32 - 1), max_size=50))
 def test_any_time_is_formatted_as_the_scalar_format(epochs: list[int]) -> None:
     """Leap days, century years and month ends included: the whole uint32 range."""
-    assert _iso_many(np.array(epochs, np.uint32)) == [_iso(t) for t in epochs]
+    assert iso_many(np.array(epochs, np.uint32)) == [_iso(t) for t in epochs]
 
 
 @pytest.mark.parametrize("epoch", [-5, 0, 1, 9, 10, 11, 30, 31, 2**32 - 1, 2**32, 10**12])
@@ -135,9 +141,14 @@ def test_result_records_are_the_dataclasses_as_dicts(bybit: Traced) -> None:
         links=[bybit.folder / "bridge" / "crossings.csv"],
     )
     assert result.transfers and result.destinations and result.holders
-    document = result.to_json()
-    assert document["transfers"] == [asdict(t) for t in result.transfers]
+    document = result.to_json()  # rows written from the columns, before any record exists
+    records = list(result.transfers)
+    assert document["transfers"] == [asdict(t) for t in records]
     assert document["destinations"] == [asdict(d) for d in result.destinations]
+    assert result.to_json() == document  # and again from the records, now made
+    assert len(result.transfers) == len(records) and result.transfers[-1] == records[-1]
+    assert result.transfers == records and result.transfers[1:3] == records[1:3]
+    assert result.answers()["addresses"][0]["time"] == max(t.time for t in records)
     assert document["holders"] == [asdict(h) for h in result.holders]
     # a second trace (labels, ledger and index served from memory) writes the same text
     again = trace(

@@ -3,7 +3,8 @@
 from counterflow.graph.exposure import ExposureReport, exposure
 from counterflow.graph.index import GraphIndex, build_index, load_index
 from counterflow.graph.policies import Policy, TraceParams
-from counterflow.graph.trace import Destination, TracedTransfer, TraceResult, trace
+from counterflow.graph.trace import Destination, TraceResult, trace
+from counterflow.graph.traced import TracedTransfer, TracedTransfers
 
 __all__ = [
     "Destination",
@@ -13,6 +14,7 @@ __all__ = [
     "TraceParams",
     "TraceResult",
     "TracedTransfer",
+    "TracedTransfers",
     "build_index",
     "exposure",
     "load_index",

@@ -15,7 +15,8 @@ to that transaction's outputs, in any asset; services, bridges and the sink end 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 import numba
 import numpy as np
@@ -644,9 +645,10 @@ def forward(*args: Any) -> tuple[np.ndarray, ...]:
     """Run the forward kernel (``_forward_run``, same arguments less ``caps``), giving a
     buffer that filled up twice the room until the run completes; the run is deterministic,
     so a repeated run computes the same result."""
+    run = cast(Callable[..., tuple[Any, ...]], _forward_run)
     caps = _CAPS.copy()
     while True:
-        *out, status = _forward_run(*args, caps)
+        *out, status = run(*args, caps)
         if status == 0:
             np.maximum(_CAPS, caps, out=_CAPS)
             return tuple(out)

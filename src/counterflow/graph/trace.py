@@ -15,9 +15,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +25,6 @@ from counterflow.chains.registry import get_chain, normalize_address
 from counterflow.errors import InputError
 from counterflow.graph.coinjoin import CoinJoins
 from counterflow.graph.crossings import by_deposit, by_release, deposit_edges, release_edges
-from counterflow.graph.index import GraphIndex
 from counterflow.graph.links import Link, LinkFile, load_links, normal_tx
 from counterflow.graph.policies import (
     BACKWARD,
@@ -41,29 +39,18 @@ from counterflow.graph.policies import (
 )
 from counterflow.graph.propagation import backward, forward
 from counterflow.graph.session import GraphSession, LoadedChain, epoch_seconds
+from counterflow.graph.traced import (
+    LegTransfers,
+    Namer,
+    Resolved,
+    Scale,
+    TracedTransfers,
+    iso_many,
+)
 from counterflow.store.datadir import DataDirectory
 from counterflow.store.reader import StoreReader
 
 RESULT_FORMAT = "counterflow-trace/1"
-
-
-@dataclass(slots=True)
-class TracedTransfer:
-    """One transfer that carried taint, with why (the rule) and how much."""
-
-    chain: str
-    hop: int
-    tx_hash: str | None
-    block: int
-    time: str
-    source: str | None  # an address; None for a UTXO transaction or minted value
-    target: str | None  # an address; None for a UTXO transaction or the fee sink
-    asset: str
-    amount: int
-    tainted: int
-    taint_in: int  # the source's taint just before this transfer (same asset)
-    rule: str
-    confidence: float
 
 
 @dataclass
@@ -96,7 +83,7 @@ class TraceResult:
     params: TraceParams
     data: dict[str, Any]
     holders: list[TracedHolder] = field(default_factory=list)
-    transfers: list[TracedTransfer] = field(default_factory=list)
+    transfers: TracedTransfers = field(default_factory=TracedTransfers)
     destinations: list[Destination] = field(default_factory=list)
     held: list[dict[str, Any]] = field(default_factory=list)
     crossings: list[dict[str, Any]] = field(default_factory=list)
@@ -112,7 +99,7 @@ class TraceResult:
             "held": self.held,
             "crossings": self.crossings,
             "holders": _records(self.holders, TracedHolder),
-            "transfers": _records(self.transfers, TracedTransfer),
+            "transfers": self.transfers.rows(),
         }
 
     def laundering_addresses(self) -> list[tuple[str, str]]:
@@ -120,7 +107,7 @@ class TraceResult:
 
     def answers(self, team: str = "trace") -> dict[str, Any]:
         """An exercise answers document: traced addresses and destinations found."""
-        last = max((t.time for t in self.transfers), default=None)
+        last = self.transfers.last_time()
         addresses = [
             {"chain": c, "address": a, "time": last} for c, a in self.laundering_addresses()
         ]
@@ -141,15 +128,6 @@ def _records(items: list[Any], kind: type) -> list[dict[str, Any]]:
     """
     names = [f.name for f in fields(kind)]
     return [{name: getattr(item, name) for name in names} for item in items]
-
-
-#: Rule names indexed by the rule's number, as the kernel writes it.
-_RULE_TEXTS = [r.name.lower() for r in sorted(Rule)]
-assert [int(r) for r in sorted(Rule)] == list(range(len(_RULE_TEXTS)))
-
-
-def _iso(epoch: int) -> str:
-    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def trace(
@@ -538,41 +516,38 @@ def _assemble_leg(
     n_addresses = ix.n_addresses
     is_addr_src = src_e < n_addresses
     is_addr_dst = dst_e < n_addresses
-    names = session.address_texts(
-        c.name, np.unique(np.concatenate([src_e[is_addr_src], dst_e[is_addr_dst]])).tolist()
-    )
-    hashes = session.tx_hashes(c.name, np.unique(tx_e[tx_e >= 0]).tolist())
-    scale = _Scale(ix, asset_e)
+    scale = Scale(ix, asset_e)
     exact = scale.exact(np.asarray(ix.units[edges], np.int64), np.asarray(ix.rem[edges], np.int64))
     # the kernel ran on fractional units: a whole transfer is reported exactly
     whole = taint >= value_e * (1 - 1e-12)
-    share = scale.base_units(taint)
-    amount: list[int] = exact.tolist()
-    tainted_column = np.where(whole, exact, np.minimum(exact, share))
-    tainted: list[int] = tainted_column.tolist()
-    incoming: list[int] = np.minimum(scale.base_units(taint_in), 2**127).tolist()
+    tainted_column = np.where(whole, exact, np.minimum(exact, scale.base_units(taint)))
     symbols = [c.symbols.get(a, str(a)) for a in range(int(asset_e.max(initial=0)) + 1)]
-    asset_symbol = np.array(symbols, dtype=object)[asset_e].tolist()
-    tx_hash = _texts_at(hashes, tx_e)
-    time_text = _iso_many(np.asarray(ix.time[edges]))
-    hop_list = hops.tolist()
-    n = len(edges)
-    result.transfers.extend(
-        map(
-            TracedTransfer,
-            [c.name] * n,
-            hop_list,
-            tx_hash,
-            np.asarray(ix.block[edges]).tolist(),
-            time_text,
-            _texts_at(names, src_e),
-            _texts_at(names, dst_e),
-            asset_symbol,
-            amount,
-            tainted,
-            incoming,
-            np.array(_RULE_TEXTS, dtype=object)[rules].tolist(),
-            [leg.confidence] * n,
+    time_e = np.asarray(ix.time[edges])
+    lookups = session.lookups(c.name)
+    namer: Namer = (
+        lookups
+        if lookups is not None
+        else _resolved(session, c.name, n_addresses, src_e, dst_e, tx_e)
+    )
+    result.transfers.add(
+        LegTransfers(
+            chain=c.name,
+            confidence=leg.confidence,
+            n_addresses=n_addresses,
+            hop=hops,
+            tx=tx_e,
+            block=np.asarray(ix.block[edges]),
+            time=time_e,
+            source=src_e,
+            target=dst_e,
+            asset=asset_e,
+            amount=exact,
+            tainted=tainted_column,
+            taint_in=taint_in,
+            rule=rules,
+            symbols=symbols,
+            scale=scale,
+            namer=namer,
         )
     )
 
@@ -584,23 +559,27 @@ def _assemble_leg(
     add("seeded", rules == Rule.SEED)
     add("bridged_in", rules == Rule.BRIDGE)
     at_service = (role_e == ROLE_STOP) & c.bounds.services.contains(dst_e)
-    for k in np.flatnonzero(at_service).tolist():
-        service, category, found_by = c.bounds.services[int(dst_e[k])]
-        result.destinations.append(
-            Destination(
-                chain=c.name,
-                service=service,
-                category=category,
-                address=names[int(dst_e[k])],
-                found_by=found_by,
-                asset=asset_symbol[k],
-                amount=tainted[k],
-                time=time_text[k],
-                tx_hash=tx_hash[k],
-                hop=hop_list[k],
-                confidence=leg.confidence,
+    stops = np.flatnonzero(at_service)
+    if len(stops):
+        names = session.address_texts(c.name, np.unique(dst_e[stops]).tolist())
+        hashes = session.tx_hashes(c.name, np.unique(tx_e[stops][tx_e[stops] >= 0]).tolist())
+        for k, time_text in zip(stops.tolist(), iso_many(time_e[stops]), strict=True):
+            service, category, found_by = c.bounds.services[int(dst_e[k])]
+            result.destinations.append(
+                Destination(
+                    chain=c.name,
+                    service=service,
+                    category=category,
+                    address=names[int(dst_e[k])],
+                    found_by=found_by,
+                    asset=symbols[int(asset_e[k])],
+                    amount=int(tainted_column[k]),
+                    time=time_text,
+                    tx_hash=hashes.get(int(tx_e[k])),
+                    hop=int(hops[k]),
+                    confidence=leg.confidence,
+                )
             )
-        )
     add("destinations", at_service)
     rest = ~at_service
     add("fees", rest & (role_e == ROLE_SINK))
@@ -608,17 +587,21 @@ def _assemble_leg(
     add("bridged_out", rest & (role_e == ROLE_BRIDGE) & (rules != Rule.BRIDGE))
     if ix.utxo:
         unspent = np.asarray(ix.link[edges], np.int64) < 0
-        held = rest & (role_e != ROLE_SINK) & (role_e != ROLE_BRIDGE) & is_addr_dst & unspent
-        for k in np.flatnonzero(held).tolist():
+        held = np.flatnonzero(
+            rest & (role_e != ROLE_SINK) & (role_e != ROLE_BRIDGE) & is_addr_dst & unspent
+        )
+        holders = session.address_texts(c.name, np.unique(dst_e[held]).tolist())
+        for k in held.tolist():
+            symbol, amount = symbols[int(asset_e[k])], int(tainted_column[k])
             result.held.append(
                 {
                     "chain": c.name,
-                    "address": names[int(dst_e[k])],
-                    "asset": asset_symbol[k],
-                    "amount": tainted[k],
+                    "address": holders[int(dst_e[k])],
+                    "asset": symbol,
+                    "amount": amount,
                 }
             )
-            totals[asset_symbol[k]]["held"] += tainted[k]
+            totals[symbol]["held"] += amount
     # a holder's hop: a receiver at the transfer's hop, a sender one before (a self-transfer
     # counts as received)
     sent_hop = np.where(src_e == dst_e, hops, np.maximum(hops - 1, 0))
@@ -652,6 +635,23 @@ def _assemble_leg(
             totals[c.symbols.get(a, str(a))]["dropped"] += ix.to_base_units(a, d)
 
 
+def _resolved(
+    session: GraphSession,
+    chain: str,
+    n_addresses: int,
+    source: np.ndarray,
+    target: np.ndarray,
+    tx: np.ndarray,
+) -> Resolved:
+    """A leg's names resolved now: an index saved without lookup tables asks the store,
+    and the trace closes its store reader when it returns."""
+    endpoints = np.concatenate([source, target])
+    return Resolved(
+        session.address_texts(chain, np.unique(endpoints[endpoints < n_addresses]).tolist()),
+        session.tx_hashes(chain, np.unique(tx[tx >= 0]).tolist()),
+    )
+
+
 def _min_hops(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Distinct holders, ascending, each with the smallest hop it was seen at."""
     holders = np.concatenate([h for h, _ in parts])
@@ -661,101 +661,6 @@ def _min_hops(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, n
     first = np.ones(len(holders), np.bool_)
     first[1:] = holders[1:] != holders[:-1]
     return holders[first], hops[first]
-
-
-class _Scale:
-    """Per-row powers of ten of a set of transfers' assets (``GraphIndex.shifts``).
-
-    Amounts are exact Python integers (wei overflows 64 bits above ~9.2 ETH), but most rows
-    fit 64 bits: those are computed for the whole column in numpy, and only the rows that
-    would overflow take the per-row Python path, which gives the same integers.
-    """
-
-    def __init__(self, ix: GraphIndex, asset: np.ndarray) -> None:
-        n_assets = int(asset.max(initial=0)) + 1
-        powers = [10 ** ix.shifts.get(a, 0) for a in range(n_assets)]
-        # a whole part below the limit times the power, plus a remainder below the power,
-        # stays under 2**63; a power too large for int64 has limit 0 (always the slow path)
-        self._power = np.array([p if p < 2**62 else 1 for p in powers], np.int64)[asset]
-        self._limit = np.array([2**62 // p if p < 2**62 else 0 for p in powers], np.int64)[asset]
-        # float(int), as Python's float * int converts: exact up to 10**22, rounded beyond
-        self._float = np.array([float(p) for p in powers], np.float64)[asset]
-        self._big = np.array(powers, dtype=object)[asset]
-        self._ix = ix
-        self._asset = asset
-
-    def exact(self, units: np.ndarray, rem: np.ndarray) -> np.ndarray:
-        """``units * 10**shift + rem`` of every row (``GraphIndex.exact_amount``), as ints."""
-        fits = (units >= 0) & (units < self._limit)
-        out: np.ndarray = (np.where(fits, units, 0) * self._power + rem).astype(object)
-        wide = ~fits
-        if wide.any():
-            out[wide] = units[wide].astype(object) * self._big[wide] + rem[wide].astype(object)
-        return out
-
-    def base_units(self, units: np.ndarray) -> np.ndarray:
-        """``GraphIndex.to_base_units`` of every row, with the same float steps, as ints."""
-        finite = np.isfinite(units) & (np.abs(units) < 2.0**62)
-        whole = np.trunc(np.where(finite, units, 0.0))
-        frac = np.trunc((np.where(finite, units, 0.0) - whole) * self._float)
-        fits = finite & (np.abs(whole) < self._limit)
-        out: np.ndarray = (np.where(fits, whole, 0.0).astype(np.int64) * self._power).astype(object)
-        out += np.where(fits, frac, 0.0).astype(np.int64).astype(object)
-        # too wide for 64 bits, but each part fits: whole and fraction as exact ints
-        wide = finite & ~fits & (self._float < 2.0**62)
-        if wide.any():
-            out[wide] = whole[wide].astype(np.int64).astype(object) * self._big[wide] + frac[
-                wide
-            ].astype(np.int64).astype(object)
-        for k in np.flatnonzero(~fits & ~wide).tolist():
-            out[k] = self._ix.to_base_units(int(self._asset[k]), float(units[k]))
-        return out
-
-
-def _texts_at(texts: dict[int, str], keys: np.ndarray) -> list[str | None]:
-    """``texts.get(key)`` for every key, looked up once per distinct key."""
-    distinct, inverse = np.unique(keys, return_inverse=True)
-    table = np.empty(len(distinct), dtype=object)
-    table[:] = [texts.get(k) for k in distinct.tolist()]
-    found: list[str | None] = table[inverse].tolist()
-    return found
-
-
-def _iso_many(epochs: np.ndarray) -> list[str]:
-    """``_iso`` of every value (unsigned 32-bit seconds: years 1970 to 2106, four digits).
-
-    The calendar fields are computed for the whole column (days to civil dates as in
-    H. Hinnant's ``civil_from_days``) and written as the code points of fixed-width texts,
-    whose ``tolist`` makes the strings in one C loop.
-    """
-    seconds = np.asarray(epochs, np.int64)
-    days, clock = np.divmod(seconds, 86_400)
-    shifted = days + 719_468  # days since 0000-03-01
-    era = shifted // 146_097
-    day_of_era = shifted - era * 146_097
-    year_of_era = (
-        day_of_era - day_of_era // 1_460 + day_of_era // 36_524 - day_of_era // 146_096
-    ) // 365
-    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
-    month_index = (5 * day_of_year + 2) // 153  # March is 0
-    day = day_of_year - (153 * month_index + 2) // 5 + 1
-    month = np.where(month_index < 10, month_index + 3, month_index - 9)
-    year = year_of_era + era * 400 + (month <= 2)
-    hour, rest = np.divmod(clock, 3_600)
-    minute, second = np.divmod(rest, 60)
-    points = np.empty((len(seconds), 20), np.uint32)
-    zero = ord("0")
-    for column, (value, width) in zip(
-        (0, 5, 8, 11, 14, 17),
-        ((year, 4), (month, 2), (day, 2), (hour, 2), (minute, 2), (second, 2)),
-        strict=True,
-    ):
-        for place in range(width):
-            points[:, column + width - 1 - place] = zero + (value // 10**place) % 10
-    for column, mark in ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "Z")):
-        points[:, column] = ord(mark)
-    texts = cast(list[str], points.view(np.dtype((np.str_, 20))).ravel().tolist())
-    return texts
 
 
 def _backward(
