@@ -211,9 +211,14 @@ def _regular_bytes(text: str, prefix: str) -> bytes | None:
     if len(text) != len(prefix) + 64 or not text.startswith(prefix):
         return None
     digits = text[len(prefix) :]
-    if any(ch not in "0123456789abcdef" for ch in digits):
+    # fromhex accepts uppercase digits and spaces, which are not the usual form
+    if not digits.isascii() or (not digits.islower() and not digits.isdigit()):
         return None
-    return bytes.fromhex(digits)
+    try:
+        raw = bytes.fromhex(digits)
+    except ValueError:
+        return None
+    return raw if len(raw) == 32 else None
 
 
 def _hash_texts(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:

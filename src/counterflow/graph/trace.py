@@ -9,11 +9,8 @@ which is what lets an evidence bundle be replayed byte for byte.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -138,26 +135,7 @@ def trace(
     links: list[str | Path] | tuple[str | Path, ...] = (),
 ) -> TraceResult:
     """Trace ``params.seeds`` on ``params.chain``; see docs/tracing.md for every rule."""
-    with _collector_paused():
-        return _trace(directory, params, labels, links)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for the duration of a trace.
-
-    A trace allocates tens of thousands of small acyclic records that all survive; each
-    collection the allocations trigger walks every live object of the process (the index's
-    derived tables, earlier results) and finds nothing to free. Paused, the whole call takes
-    about half as long; reference counting still frees what the trace drops.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    return _trace(directory, params, labels, links)
 
 
 def _trace(

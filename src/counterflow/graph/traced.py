@@ -14,7 +14,9 @@ the call), or, for an index saved without them, are resolved during the call.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any, Protocol, cast, overload
 
@@ -171,8 +173,9 @@ class TracedTransfers(Sequence[TracedTransfer]):
         """Every row as a record (made once, then kept)."""
         if self._records is None:
             made: list[TracedTransfer] = []
-            for leg in self._legs:
-                made.extend(map(TracedTransfer, *leg.columns()))
+            with _collector_paused():
+                for leg in self._legs:
+                    made.extend(map(TracedTransfer, *leg.columns()))
             self._records = made
         return self._records
 
@@ -181,14 +184,33 @@ class TracedTransfers(Sequence[TracedTransfer]):
         if self._records is not None:
             return [{name: getattr(r, name) for name in _FIELDS} for r in self._records]
         out: list[dict[str, Any]] = []
-        for leg in self._legs:
-            out.extend(map(_row, *leg.columns()))
+        with _collector_paused():
+            for leg in self._legs:
+                out.extend(map(_row, *leg.columns()))
         return out
 
     def last_time(self) -> str | None:
         """The latest transfer's time (ISO 8601 UTC), None when there is none."""
         latest = [int(np.max(leg.time)) for leg in self._legs if len(leg)]
         return iso_many(np.array([max(latest)], np.int64))[0] if latest else None
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while the rows are made.
+
+    Tens of thousands of small acyclic objects that all survive: each collection their
+    allocation triggers walks every live object of the process (the indexes' derived tables,
+    earlier results) and finds nothing to free. Paused, making them takes about half as long;
+    reference counting still frees what is dropped.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _row(
