@@ -242,6 +242,27 @@ def test_radix_order_is_the_stable_argsort(high: int) -> None:
     assert np.array_equal(keys, before)  # the caller's keys are left alone
 
 
+@pytest.mark.parametrize("big", [0, 400])
+def test_key_order_of_blocks_shuffled_by_transaction(big: int) -> None:
+    """A UTXO part's layout: whole transactions shuffled within each block, each storing its
+    outputs before its inputs (the counting pass and insertion sort); one transaction with
+    ``big`` inputs and outputs is too far out of order for them (the comparison sort)."""
+    rng = np.random.default_rng(7)
+    rows: list[tuple[int, int, int, int, int]] = []
+    for b in range(5):
+        txs = rng.permutation(60)
+        for t in txs.tolist():
+            n_in, n_out = (
+                (big, big) if (b, t) == (2, 9) else (rng.integers(1, 4), rng.integers(1, 4))
+            )
+            rows += [(b, t, UTXO_OUTPUT_SEQ_BASE + v, 2, 100 * b + t) for v in range(n_out)]
+            rows += [(b, t, i, 1, 100 * b + t) for i in range(n_in)]
+    block, tx_index, seq, kind, tx = (np.array(c, np.int64) for c in zip(*rows, strict=True))
+    order = _key_order(block, tx_index, seq.astype(np.int32), kind.astype(np.int8), tx)
+    expected = np.lexsort((tx, kind, seq, tx_index, block))
+    assert order is not None and order.tolist() == expected.tolist()
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(

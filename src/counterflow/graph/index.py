@@ -519,7 +519,7 @@ def _key_order(
     span = int(block.max()) - low + 1
     if within is not None and span <= 4 * len(block) + 1024:
         order = np.empty(len(block), np.int64)
-        _order_by_block(block, low, span, within, order)
+        _order_by_block(block, low, span, tx_index, within, order)
         if _in_key_order(order, block, tx_index, seq, kind, tx):
             return order
     packed = _pack_keys([block, tx_index, seq])
@@ -532,14 +532,23 @@ def _key_order(
 
 @numba.njit(cache=True, nogil=True)
 def _order_by_block(
-    block: np.ndarray, low: int, span: int, within: np.ndarray, order: np.ndarray
+    block: np.ndarray,
+    low: int,
+    span: int,
+    tx_index: np.ndarray,
+    within: np.ndarray,
+    order: np.ndarray,
 ) -> None:
     """Stable order by block, then by ``within`` (packed tx index and seq) inside each block.
 
     A part is written in runs of whole blocks, and the rows of one block are either in order
     already (account chains) or shuffled among themselves (UTXO inputs and outputs): a
     counting pass over the blocks, then a stable sort of only the blocks that need one, does
-    in two passes what a radix sort on the whole key does in three or four.
+    in two passes what a radix sort on the whole key does in three or four. A shuffled block
+    usually keeps each transaction's rows together (the shuffle is of whole transactions): a
+    stable counting pass on the dense tx index, then an insertion sort for the few rows of
+    each transaction, order it in about linear time; a block where that would cost more is
+    sorted by comparison.
     """
     starts = np.zeros(span + 1, np.int64)
     for i in range(len(block)):
@@ -556,10 +565,52 @@ def _order_by_block(
         for k in range(lo + 1, hi):
             if within[order[k]] < within[order[k - 1]]:
                 rows = order[lo:hi].copy()
-                ranks = np.argsort(within[rows], kind="mergesort")
-                for j in range(hi - lo):
-                    order[lo + j] = rows[ranks[j]]
+                if not _by_dense_tx_index(rows, tx_index, within, order[lo:hi]):
+                    ranks = np.argsort(within[rows], kind="mergesort")
+                    for j in range(hi - lo):
+                        order[lo + j] = rows[ranks[j]]
                 break
+
+
+@numba.njit(cache=True, nogil=True)
+def _by_dense_tx_index(
+    rows: np.ndarray, tx_index: np.ndarray, within: np.ndarray, out: np.ndarray
+) -> bool:
+    # ``rows`` stably by ``within`` into ``out``: a counting pass on the tx index (dense
+    # within a block), then an insertion sort for the rows of each transaction. False
+    # (``out`` then undefined) when the indexes are too sparse to count, or the rows of the
+    # transactions too far out of order for the insertion sort's budget.
+    first = tx_index[rows[0]]
+    last = first
+    for r in rows:
+        first = min(first, tx_index[r])
+        last = max(last, tx_index[r])
+    if last - first + 1 > 4 * len(rows) + 64:
+        return False
+    place = np.zeros(last - first + 2, np.int64)
+    for r in rows:
+        place[tx_index[r] - first + 1] += 1
+    for i in range(1, len(place)):
+        place[i] += place[i - 1]
+    for r in rows:
+        at = tx_index[r] - first
+        out[place[at]] = r
+        place[at] += 1
+    # then an insertion sort on ``within``: stable, and its moves only undo the disorder
+    # left inside transactions (outputs stored before inputs, say), within a budget
+    budget = 8 * len(out) + 64
+    for k in range(1, len(out)):
+        r = out[k]
+        key = within[r]
+        j = k - 1
+        while j >= 0 and within[out[j]] > key:
+            out[j + 1] = out[j]
+            j -= 1
+            budget -= 1
+        out[j + 1] = r
+        if budget < 0:
+            return False
+    return True
 
 
 def _radix_order(keys: np.ndarray) -> np.ndarray:
