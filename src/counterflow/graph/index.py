@@ -823,15 +823,18 @@ def _layout(
     src32, dst32 = _holders(kind, tx, src, dst, utxo, n_addresses, sink)
     n_edges = len(kind)
     link = np.full(n_edges, -1, np.int32)
-    if utxo and n_edges:
-        seq = _column(columns, "seq", 0, np.int32)
-        prev_tx = _column(columns, "prev_tx_id", -1, np.int32)
-        prev_vout = _column(columns, "prev_vout", -1, np.int32)
-        inputs, spent = _spent_outputs(kind, tx, seq, prev_tx, prev_vout, n_transactions)
-        link[inputs] = spent.astype(np.int32)
-        link[spent] = inputs.astype(np.int32)
-    out_ptr, out_edges = _csr(src32, n_holders)
-    in_ptr, in_edges = _csr(dst32, n_holders)
+    # the incoming lists on a second thread (the counting and scatter loops release the GIL)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        incoming = pool.submit(_csr, dst32, n_holders)
+        if utxo and n_edges:
+            seq = _column(columns, "seq", 0, np.int32)
+            prev_tx = _column(columns, "prev_tx_id", -1, np.int32)
+            prev_vout = _column(columns, "prev_vout", -1, np.int32)
+            inputs, spent = _spent_outputs(kind, tx, seq, prev_tx, prev_vout, n_transactions)
+            link[inputs] = spent.astype(np.int32)
+            link[spent] = inputs.astype(np.int32)
+        out_ptr, out_edges = _csr(src32, n_holders)
+        in_ptr, in_edges = incoming.result()
     return {
         "src": src32,
         "dst": dst32,
@@ -960,12 +963,22 @@ def _spent_outputs(
 
 
 def _csr(holder: np.ndarray, n_holders: int) -> tuple[np.ndarray, np.ndarray]:
-    counts = np.bincount(holder, minlength=n_holders)
+    if len(holder) and not 0 <= int(holder.min()) <= int(holder.max()) < n_holders:
+        raise StoreError(f"transfers name a holder outside the store's {n_holders} holders")
     ptr = np.zeros(n_holders + 1, np.int64)
-    np.cumsum(counts, out=ptr[1:])
     edges = np.empty(len(holder), np.int32)  # numpy's allocation: huge pages, few faults
+    _count_into(holder, ptr)
     _scatter(holder, ptr, edges)
     return ptr, edges
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_into(holder: np.ndarray, ptr: np.ndarray) -> None:
+    # ptr[h + 1] = edges of holders up to h: the CSR offsets, counted without the GIL
+    for e in range(len(holder)):
+        ptr[holder[e] + 1] += 1
+    for h in range(1, len(ptr)):
+        ptr[h] += ptr[h - 1]
 
 
 @numba.njit(cache=True, nogil=True)
