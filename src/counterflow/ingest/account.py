@@ -48,17 +48,7 @@ def build_legs(engine: Engine) -> None:
     store_blocks, store_transactions. Addresses are left as written: the pipeline checks
     EIP-55 on mixed-case ones before lowercasing.
     """
-    engine.materialize(
-        "block_times",
-        """
-        SELECT block_number, max(ts) AS ts FROM (
-            SELECT TRY_CAST("number" AS BIGINT) AS block_number,
-                   TRY_CAST("timestamp" AS BIGINT) AS ts FROM raw_blocks
-            UNION ALL
-            SELECT block_number, CAST(epoch(block_time) AS BIGINT) FROM store_blocks
-        ) AS b WHERE block_number IS NOT NULL GROUP BY block_number
-        """,
-    )
+    block_times(engine)
     _transaction_legs(engine)
     engine.view("batch_transactions", "SELECT tx_hash, block_number, tx_index, reason FROM tx_rows")
     engine.materialize(
@@ -75,7 +65,7 @@ def build_legs(engine: Engine) -> None:
     )
     _trace_legs(engine)
     _token_legs(engine)
-    _withdrawal_legs(engine)
+    withdrawal_legs(engine)
     engine.view(
         "legs",
         union_all(
@@ -86,6 +76,24 @@ def build_legs(engine: Engine) -> None:
                 "SELECT * FROM withdrawal_legs",
             ]
         ),
+    )
+
+
+def block_times(engine: Engine) -> None:
+    """``block_times``: each block's time from the blocks export or the store.
+
+    Rows without a ``block_timestamp`` of their own take it from here.
+    """
+    engine.materialize(
+        "block_times",
+        """
+        SELECT block_number, max(ts) AS ts FROM (
+            SELECT TRY_CAST("number" AS BIGINT) AS block_number,
+                   TRY_CAST("timestamp" AS BIGINT) AS ts FROM raw_blocks
+            UNION ALL
+            SELECT block_number, CAST(epoch(block_time) AS BIGINT) FROM store_blocks
+        ) AS b WHERE block_number IS NOT NULL GROUP BY block_number
+        """,
     )
 
 
@@ -333,8 +341,10 @@ def _token_legs(engine: Engine) -> None:
     )
 
 
-def _withdrawal_legs(engine: Engine) -> None:
+def withdrawal_legs(engine: Engine) -> None:
     """Consensus-layer withdrawals, listed in the blocks export, amounts in gwei.
+
+    Reads ``raw_blocks`` only, so the columnar path (:mod:`.columnar`) uses it as it is.
 
     JSON exports hold them as an array, CSV exports as the array's items without brackets;
     both are read as text and the objects picked out with regular expressions that both

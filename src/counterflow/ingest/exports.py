@@ -187,6 +187,34 @@ SPECS: dict[tuple[str, ExportKind], ExportSpec] = {
     ),
 }
 
+#: The columns of the account transactions and token_transfers exports that the columnar
+#: ingest path (:mod:`.columnar`) reads, in the order its kernels take them.
+COLUMNAR_TRANSACTION_COLUMNS = (
+    "hash",
+    "block_number",
+    "transaction_index",
+    "from_address",
+    "to_address",
+    "value",
+    "gas_price",
+    "block_timestamp",
+    "receipt_gas_used",
+    "receipt_status",
+    "receipt_effective_gas_price",
+    "receipt_contract_address",
+    "block_hash",
+)
+COLUMNAR_TOKEN_TRANSFER_COLUMNS = (
+    "token_address",
+    "from_address",
+    "to_address",
+    "value",
+    "transaction_hash",
+    "log_index",
+    "block_number",
+    "block_timestamp",
+)
+
 # Longest names first, so "token_transfers" is not taken for "transfers" and so on.
 _NAME_HINTS: tuple[tuple[str, ExportKind | None], ...] = (
     ("token_transfers", ExportKind.TOKEN_TRANSFERS),

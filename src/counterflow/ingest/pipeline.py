@@ -20,17 +20,22 @@ step is the same, so such a source stores exactly what the export of the same bl
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from counterflow.chains.registry import ChainSpec, address_normalizer, get_chain
 from counterflow.errors import ConfigError, ExportFormatError, InputError, InvalidAddressError
@@ -43,6 +48,8 @@ from counterflow.ingest.checks import (
     unsigned_int,
 )
 from counterflow.ingest.exports import (
+    COLUMNAR_TOKEN_TRANSFER_COLUMNS,
+    COLUMNAR_TRANSACTION_COLUMNS,
     SPECS,
     BrokenLine,
     ExportFile,
@@ -55,6 +62,7 @@ from counterflow.ingest.exports import (
 from counterflow.ingest.legs import LEG_COLUMNS, leg_select, union_all
 from counterflow.ingest.sources import Relations, RelationSource
 from counterflow.store.datadir import DataDirectory, PendingCommit
+from counterflow.store.duckdb_engine import DuckDBEngine, memory_limit_bytes
 from counterflow.store.engine import Engine, EngineError, open_engine
 from counterflow.store.schema import (
     ADDRESSES,
@@ -66,6 +74,9 @@ from counterflow.store.schema import (
     TRANSACTIONS,
     TRANSFERS,
 )
+
+if TYPE_CHECKING:  # the columnar path imports numba, so it is loaded only when taken
+    from counterflow.ingest import columnar
 
 Progress = Callable[[str], None]
 
@@ -160,6 +171,7 @@ def ingest(
     skip_invalid: bool = False,
     rejects_path: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    columnar: bool | None = None,
 ) -> IngestReport:
     """Ingest blockchain-etl export files (or folders of them) for ``chain`` into the store.
 
@@ -170,6 +182,12 @@ def ingest(
     the process dies, the store is as it was. With ``skip_invalid``, rows that fail
     validation go to a JSON-lines reject file (one object per row with file, row, field and
     reason) instead of failing the run.
+
+    Account exports take the columnar path (:mod:`.columnar`) where it applies and the SQL
+    path otherwise; both store the same rows. By default (``columnar=None``) the columnar path
+    is tried for exports of at least :data:`COLUMNAR_MIN_BYTES`, where it pays for loading its
+    compiled kernels; ``True`` tries it whatever the size and ``False`` runs the SQL path only
+    (tests compare the two; it also rules the columnar path out when diagnosing).
     """
     if blocks:
         if skip_invalid or rejects_path is not None:
@@ -221,9 +239,25 @@ def ingest(
             "contracts and geth_traces exports add no value movement to token_transfers and "
             "traces, and other files in the folders are not exports"
         )
-    with directory.writer(spec.name) as commit, open_engine(engine) as eng:
-        run = _Run(spec, eng, commit, files, headers, skip_invalid, note)
-        run.execute(report, rejects_path)
+    with directory.writer(spec.name) as commit:
+        done = False
+        if (
+            columnar is not False
+            and engine == "duckdb"
+            and not skip_invalid
+            and spec.family == "account"
+            and (columnar or _large_exports_bytes(files) >= COLUMNAR_MIN_BYTES)
+        ):
+            with open_engine(engine) as eng:
+                fast = _ColumnarRun(spec, eng, commit, files, dict(headers), False, note)
+                handover = fast.try_execute(report)
+            done = handover is None
+            if handover is not None:
+                note(f"columnar path not taken ({handover}); running the SQL path")
+        if not done:
+            with open_engine(engine) as eng:
+                run = _Run(spec, eng, commit, files, headers, skip_invalid, note)
+                run.execute(report, rejects_path)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -250,6 +284,17 @@ def ingest_source(
         run.execute(report, None)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _block_row_failure() -> tuple[str, str]:
+    """(field, reason) SQL of the first failing check of a ``raw_blocks`` row."""
+    return first_failure(
+        [
+            unsigned_int('"number"', "number"),
+            required("hash"),
+            unsigned_int('"timestamp"', "timestamp"),
+        ]
+    )
 
 
 class _Run:
@@ -358,9 +403,9 @@ class _Run:
         for kind in _FAMILY_KINDS[self.spec.family]:
             self.engine.register_arrow(f"raw_{kind.value}", self._relations.tables[kind])
 
-    def _read_exports(self, precise: bool) -> None:
+    def _read_exports(self, precise: bool, kinds: Sequence[ExportKind] | None = None) -> None:
         self.note("reading exports")
-        for kind in _FAMILY_KINDS[self.spec.family]:
+        for kind in kinds if kinds is not None else _FAMILY_KINDS[self.spec.family]:
             files = [f for f in self.files if f.kind is kind]
             self.engine.read_export(
                 f"raw_{kind.value}_files",
@@ -422,13 +467,7 @@ class _Run:
     # -- steps ------------------------------------------------------------------------------
     def _add_block_row_checks(self) -> None:
         """Block rows are checked too, so a bad blocks export cannot slip in unnoticed."""
-        field, reason = first_failure(
-            [
-                unsigned_int('"number"', "number"),
-                required("hash"),
-                unsigned_int('"timestamp"', "timestamp"),
-            ]
-        )
+        field, reason = _block_row_failure()
         block_checks = leg_select(
             _file="_file",
             _row="_row",
@@ -754,7 +793,6 @@ class _Run:
             "SELECT tx_id, tx_hash FROM store_transactions "
             "UNION ALL SELECT tx_id, tx_hash FROM new_transactions",
         )
-        self.note("writing transfers")
         # Only UTXO inputs name the transaction they spend from.
         prev_id, prev_join = (
             ("p.tx_id", "LEFT JOIN all_transactions AS p ON p.tx_hash = l.prev_hash")
@@ -791,6 +829,34 @@ class _Run:
                 strict=True,
             )
         )
+        self._store(report, transfers_sql, counts, (next_address, next_tx, next_asset))
+
+    def _tally(self) -> tuple[int, int, int]:
+        """Stored transfers without a position, lost contract-creation values, without a time."""
+        unknown_order = self._count("SELECT count(*) FROM legs_final WHERE tx_index IS NULL")
+        lost = 0
+        if not self.spec.is_utxo:
+            lost = self._count(
+                "SELECT count(*) FROM tx_rows WHERE reason IS NULL AND dst IS NULL "
+                "AND coalesce(status, '1') = '1' AND ltrim(value_text, '0') <> ''"
+            )
+        no_time = self._count("SELECT count(*) FROM legs_final WHERE block_ts IS NULL")
+        return unknown_order, lost, no_time
+
+    def _store(
+        self,
+        report: IngestReport,
+        transfers_sql: str,
+        counts: dict[str, int],
+        next_ids: tuple[int, int, int],
+    ) -> None:
+        """Write every table of the run into the pending commit and publish it.
+
+        Both paths end here: the relations ``new_addresses``, ``new_transactions``,
+        ``all_assets``, ``new_blocks`` and ``new_coverage`` exist, and ``transfers_sql`` selects
+        the transfers rows.
+        """
+        next_address, next_tx, next_asset = next_ids
         report.stored = int(counts["legs_final"])
         report.new_addresses = int(counts["new_addresses"])
         report.new_transactions = int(counts["new_transactions"])
@@ -799,17 +865,8 @@ class _Run:
             report.pending_inputs = self._count("SELECT count(*) FROM pending_next")
         if not any(counts.values()) and not self._pending_changed():
             return  # nothing new: publish nothing, so a re-run leaves the store byte-identical
-        self._write_table(TRANSFERS.name, transfers_sql)
-        self._write_table(
-            ADDRESSES.name,
-            # Dictionaries are written unsorted: readers join on the id, and sorting millions
-            # of rows costs more than it saves.
-            "SELECT address_id, address, first_block FROM new_addresses",
-        )
-        self._write_table(
-            TRANSACTIONS.name,
-            "SELECT tx_id, tx_hash, block_number, tx_index FROM new_transactions",
-        )
+        self.note("writing transfers")
+        self._write_large_tables(transfers_sql)
         self._write_table(
             BLOCKS.name,
             "SELECT block_number, block_hash, parent_hash, block_time, tx_count "
@@ -826,24 +883,18 @@ class _Run:
                 "SELECT * FROM pending_next ORDER BY block_number, tx_index, seq",
             )
         new_assets = self._count(f"SELECT count(*) FROM all_assets WHERE asset_id >= {next_asset}")
-        unknown_order = self._count("SELECT count(*) FROM legs_final WHERE tx_index IS NULL")
+        unknown_order, lost, no_time = self._tally()
         if unknown_order:
             report.warnings.append(
                 f"{unknown_order} transfer(s) whose transaction position is unknown (ingest the "
                 "transactions export with them to order them within their block)"
             )
-        if not self.spec.is_utxo:
-            lost = self._count(
-                "SELECT count(*) FROM tx_rows WHERE reason IS NULL AND dst IS NULL "
-                "AND coalesce(status, '1') = '1' AND ltrim(value_text, '0') <> ''"
+        if lost:
+            report.warnings.append(
+                f"{lost} contract creation(s) carried value to an address the export does "
+                "not give (no receipt_contract_address): that value is not stored; ingest "
+                "the receipts export with the transactions"
             )
-            if lost:
-                report.warnings.append(
-                    f"{lost} contract creation(s) carried value to an address the export does "
-                    "not give (no receipt_contract_address): that value is not stored; ingest "
-                    "the receipts export with the transactions"
-                )
-        no_time = self._count("SELECT count(*) FROM legs_final WHERE block_ts IS NULL")
         if no_time:
             report.warnings.append(
                 f"{no_time} transfer(s) without a block time (ingest the blocks export too)"
@@ -868,6 +919,20 @@ class _Run:
             record,
         )
         report.commit = self.commit.commit_id
+
+    def _write_large_tables(self, transfers_sql: str) -> None:
+        """The transfers and the new addresses and transactions: most of a commit's bytes."""
+        self._write_table(TRANSFERS.name, transfers_sql)
+        self._write_table(
+            ADDRESSES.name,
+            # Dictionaries are written unsorted: readers join on the id, and sorting millions
+            # of rows costs more than it saves.
+            "SELECT address_id, address, first_block FROM new_addresses",
+        )
+        self._write_table(
+            TRANSACTIONS.name,
+            "SELECT tx_id, tx_hash, block_number, tx_index FROM new_transactions",
+        )
 
     def _write_table(self, table: str, sql: str) -> None:
         if table not in ALL_TABLES:  # pragma: no cover - programming error
@@ -978,3 +1043,323 @@ class _Run:
         except OSError as exc:
             raise InputError(f"cannot write the reject file {target}: {exc}") from exc
         return target
+
+
+#: Size of the transactions and token_transfers exports from which the columnar path is tried
+#: by default: below it, loading the compiled kernels costs more than the SQL path takes.
+COLUMNAR_MIN_BYTES = 32 * 2**20
+
+
+def _large_exports_bytes(files: Sequence[ExportFile]) -> int:
+    """Bytes of the exports the columnar path reads with its kernels (gzip: as expanded)."""
+    return sum(
+        f.path.stat().st_size * (_GZIP_RATIO if f.path.name.endswith(".gz") else 1)
+        for f in files
+        if f.kind in (ExportKind.TRANSACTIONS, ExportKind.TOKEN_TRANSFERS)
+    )
+
+
+class _NotApplicable(Exception):  # noqa: N818 - a decision, not an error
+    """Found before the columnar path's kernels are used: the SQL path takes the run."""
+
+
+@dataclass(frozen=True)
+class _RawExports:
+    """The relations the columnar kernels start from, as DuckDB read them."""
+
+    withdrawals: pa.Table  # rows of the SQL path's withdrawal_legs view
+    times: pa.Table  # block_times: block_number, ts (-1: none)
+    blocks: np.ndarray  # block numbers of the blocks export
+    coverage: pa.Table  # the store's coverage: source, block_number
+    addresses: pa.Table  # the store's addresses: address, address_id
+    transactions: pa.Table  # the store's transactions: tx_hash, tx_id, tx_index
+    assets: pa.Table  # the store's assets: contract, asset_id
+
+
+def _read_ahead(
+    batches: Iterator[pa.RecordBatch] | None, ready: Future[None]
+) -> list[pa.RecordBatch]:
+    """Record batches read while ``ready`` is not done (the kernels are loading)."""
+    held: list[pa.RecordBatch] = []
+    if batches is None:
+        return held
+    try:
+        while not ready.done():
+            held.append(next(batches))
+    except StopIteration:
+        pass
+    except EngineError as exc:
+        raise _NotApplicable(f"an export cannot be read as it is: {exc}") from exc
+    return held
+
+
+def _load_columnar() -> None:
+    """Import the columnar path and load its kernels (run beside the reading of the exports)."""
+    from counterflow.ingest import columnar
+
+    columnar.warm_up()
+
+
+#: Rows per record batch streamed from DuckDB to the kernels.
+_BATCH_ROWS = 1 << 18
+#: Fewer bytes than any transactions or token_transfers row takes (their hashes and addresses
+#: alone take more), so that export bytes / this over-estimates the rows.
+_MIN_ROW_BYTES = 100
+
+#: Exports the columnar path reads; a run with any other export goes to the SQL path.
+_COLUMNAR_KINDS = frozenset(
+    {ExportKind.TRANSACTIONS, ExportKind.TOKEN_TRANSFERS, ExportKind.BLOCKS, ExportKind.TOKENS}
+)
+#: Bound on the columnar path's peak memory per byte of transactions and token_transfers
+#: export (2.5 GiB for the benchmark's 1.07 GB of CSV: parsed keys, dictionaries, transfers).
+_COLUMNAR_BYTES_PER_EXPORT_BYTE = 3
+#: Assumed expansion of a gzip-compressed export.
+_GZIP_RATIO = 8
+
+
+class _ColumnarRun(_Run):
+    """The columnar path (:mod:`.columnar`) of an account-chain export ingest.
+
+    Small exports (blocks, tokens) and small derived relations (withdrawals, block times, the
+    blocks and assets tables) go through the SQL path's own statements; the large ones
+    (transactions, token_transfers) are checked, encoded and joined by the columnar kernels.
+    :meth:`try_execute` either stores exactly what :class:`_Run` would, or writes nothing and
+    says why it hands over.
+    """
+
+    _batch: columnar.Batch
+    _parts: list[Future[tuple[str, list[Path]]]]
+
+    def try_execute(self, report: IngestReport) -> str | None:
+        """Store the run and return None, or return why the SQL path must take it."""
+        try:
+            self._check_applicable()
+            # The kernels load (about a second) while DuckDB reads the small exports and the
+            # first batches of the large ones.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                loading = pool.submit(_load_columnar)
+                raw = self._read()
+                txs = self._stream(ExportKind.TRANSACTIONS)
+                held = _read_ahead(txs, loading)
+                loading.result()
+            from counterflow.ingest import columnar
+
+            try:
+                batch = self._compute(raw, None if txs is None else itertools.chain(held, txs))
+            except columnar.Handover as handover:
+                return handover.reason
+            except EngineError as exc:
+                raise _NotApplicable(f"an export cannot be read as it is: {exc}") from exc
+        except _NotApplicable as reason:
+            return str(reason)
+        # From here on the run is the columnar path's: the dictionaries are written while the
+        # transfers are made, then the transfers in two halves, all into the pending commit.
+        self._batch = batch
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            self._parts = [
+                pool.submit(self._write_part, TRANSACTIONS.name, batch.transactions, 0),
+                pool.submit(self._write_part, ADDRESSES.name, batch.addresses, 0),
+            ]
+            transfers = batch.transfers()
+            rows = transfers.num_rows
+            halves = [(0, rows // 2), (rows // 2, rows - rows // 2)] if rows >= 2_000_000 else []
+            self._parts += [
+                pool.submit(self._write_part, TRANSFERS.name, partial(transfers.slice, *half), n)
+                for n, half in enumerate(halves or [(0, rows)])
+            ]
+            self._store_batch(report, batch)
+        return None
+
+    # -- deciding and computing (nothing is written) ------------------------------------------
+    def _check_applicable(self) -> None:
+        kinds = {f.kind for f in self.files}
+        if kinds - _COLUMNAR_KINDS:
+            names = ", ".join(sorted(k.value for k in kinds - _COLUMNAR_KINDS))
+            raise _NotApplicable(f"{names} exports are read by the SQL path")
+        if not kinds & {ExportKind.TRANSACTIONS, ExportKind.TOKEN_TRANSFERS}:
+            raise _NotApplicable("no transactions or token_transfers export")
+        size = _large_exports_bytes(self.files)
+        if size * _COLUMNAR_BYTES_PER_EXPORT_BYTE > memory_limit_bytes():
+            raise _NotApplicable(
+                f"the exports ({size / 2**30:.1f} GiB) would not fit the memory limit in memory"
+            )
+
+    def _read(self) -> _RawExports:
+        """The small relations the kernels start from, read and checked by the SQL path's
+        code, and the store's dictionaries and coverage (read before the large exports are
+        streamed: the engine runs one statement at a time)."""
+        self.note("columnar path: reading exports")
+        self._register_store()
+        try:
+            self._read_exports(False, (ExportKind.BLOCKS, ExportKind.TOKENS))
+            _field, reason = _block_row_failure()
+            if self._count(f"SELECT count(*) FROM raw_blocks WHERE {reason} IS NOT NULL"):
+                raise _NotApplicable("a blocks row fails its check")
+            account.withdrawal_legs(self.engine)
+            withdrawals = self._arrow(
+                "SELECT block_number, block_ts, seq, dst, amount_text, reason FROM withdrawal_legs"
+            )
+            account.block_times(self.engine)
+            times = self._arrow(
+                "SELECT block_number, coalesce(ts, -1) AS ts FROM block_times ORDER BY block_number"
+            )
+            blocks = self._arrow(
+                'SELECT TRY_CAST("number" AS BIGINT) AS b FROM raw_blocks '
+                'WHERE TRY_CAST("number" AS BIGINT) IS NOT NULL'
+            )
+            return _RawExports(
+                withdrawals=withdrawals,
+                times=times,
+                blocks=blocks.column("b").to_numpy(),
+                coverage=self._arrow("SELECT source, block_number FROM store_coverage"),
+                addresses=self._arrow("SELECT address, address_id FROM store_addresses"),
+                transactions=self._arrow("SELECT tx_hash, tx_id, tx_index FROM store_transactions"),
+                assets=self._arrow("SELECT contract, asset_id FROM store_assets"),
+            )
+        except EngineError as exc:
+            raise _NotApplicable(f"an export cannot be read as it is: {exc}") from exc
+
+    def _stream(self, kind: ExportKind) -> Iterator[pa.RecordBatch] | None:
+        """The text columns of a large export, as record batches while DuckDB reads them."""
+        files = [f for f in self.files if f.kind is kind]
+        if not files:
+            return None
+        self.engine.read_export(
+            f"raw_{kind.value}_files",
+            [(f.path, f.format, self.headers[f.path]) for f in files],
+            SPECS[(self.spec.family, kind)].columns,
+            row_numbers=False,
+        )
+        columns = (
+            COLUMNAR_TRANSACTION_COLUMNS
+            if kind is ExportKind.TRANSACTIONS
+            else COLUMNAR_TOKEN_TRANSFER_COLUMNS
+        )
+        select = ", ".join(f'"{c}"' for c in columns)
+        assert isinstance(self.engine, DuckDBEngine)
+        return self.engine.arrow_batches(
+            f"SELECT {select} FROM raw_{kind.value}_files", _BATCH_ROWS
+        )
+
+    def _capacity(self, kind: ExportKind) -> int:
+        """Rows to allocate for an export before knowing its length: an over-estimate (memory
+        never written costs nothing), the outputs grow if it falls short."""
+        files = [f for f in self.files if f.kind is kind]
+        size = _large_exports_bytes(files)
+        return size // _MIN_ROW_BYTES + _BATCH_ROWS
+
+    def _compute(
+        self, raw: _RawExports, txs_batches: Iterator[pa.RecordBatch] | None
+    ) -> columnar.Batch:
+        from counterflow.ingest import columnar
+
+        self.note("columnar path: checking and encoding")
+        withdrawals = columnar.WithdrawalLegs.from_view(raw.withdrawals)
+        txs = (
+            columnar.TransactionRows.scan(txs_batches, self._capacity(ExportKind.TRANSACTIONS))
+            if txs_batches is not None
+            else None
+        )
+        token_batches = self._stream(ExportKind.TOKEN_TRANSFERS)
+        tokens = (
+            columnar.TokenTransferRows.scan(
+                token_batches, self._capacity(ExportKind.TOKEN_TRANSFERS)
+            )
+            if token_batches is not None
+            else None
+        )
+        # The blocks table reads the transactions' block hashes and times, as in the SQL path.
+        if txs is not None:
+            self._attach("raw_transactions", txs.blocks)
+        else:
+            self.engine.read_export(
+                "raw_transactions",
+                [],
+                SPECS[(self.spec.family, ExportKind.TRANSACTIONS)].columns,
+                row_numbers=False,
+            )
+        token_files = [f for f in self.files if f.kind is ExportKind.TOKEN_TRANSFERS]
+        return columnar.build(
+            txs,
+            tokens,
+            withdrawals,
+            raw.blocks,
+            self._store_state(raw),
+            check_token_keys=len(token_files) > 1,
+        )
+
+    def _store_state(self, raw: _RawExports) -> columnar.StoreState:
+        from counterflow.ingest import columnar
+
+        manifest = self.commit.base
+        coverage: dict[str, np.ndarray] = {}
+        for source in ("transactions", "token_transfers", "blocks"):
+            mine = raw.coverage.filter(pc.equal(raw.coverage.column("source"), source))
+            coverage[source] = np.sort(mine.column("block_number").to_numpy())
+        return columnar.StoreState(
+            addresses=raw.addresses,
+            transactions=raw.transactions,
+            assets=raw.assets,
+            coverage=coverage,
+            block_times=(
+                raw.times.column("block_number").to_numpy(),
+                raw.times.column("ts").to_numpy(),
+            ),
+            next_address=manifest.next_id("address"),
+            next_tx=manifest.next_id("transaction"),
+            next_asset=max(manifest.next_id("asset"), 1),  # 0 is the native asset
+        )
+
+    # -- writing -----------------------------------------------------------------------------
+    def _store_batch(self, report: IngestReport, batch: columnar.Batch) -> None:
+        self._attach("new_coverage", batch.new_coverage)
+        self._attach("columnar_assets", batch.new_assets)
+        self.engine.view(
+            "all_assets",
+            "SELECT asset_id, contract, symbol, decimals FROM store_assets UNION ALL "
+            "SELECT asset_id, contract, CAST(NULL AS VARCHAR), CAST(NULL AS INTEGER) "
+            "FROM columnar_assets",
+        )
+        self._prepare_blocks()
+        report.read, report.skipped = batch.read, batch.skipped
+        counts = {
+            "legs_final": batch.stored,
+            "new_addresses": batch.new_address_count,
+            "new_transactions": batch.new_transaction_count,
+            "new_blocks": self._count("SELECT count(*) FROM new_blocks"),
+            "new_coverage": batch.new_coverage.num_rows,
+        }
+        manifest = self.commit.base
+        next_ids = (
+            manifest.next_id("address"),
+            manifest.next_id("transaction"),
+            max(manifest.next_id("asset"), 1),
+        )
+        self._store(report, "", counts, next_ids)
+
+    def _write_part(
+        self, table: str, make: Callable[[], pa.Table], number: int
+    ) -> tuple[str, list[Path]]:
+        """Make a table and write it as Parquet part ``number`` of ``table`` in the commit."""
+        from counterflow.ingest import columnar
+
+        return table, columnar.write_parquet(make(), self.commit.table_folder(table), number)
+
+    def _write_large_tables(self, transfers_sql: str) -> None:
+        """The parts written beside the making of the transfers, recorded in the commit."""
+        for part in self._parts:
+            table, files = part.result()
+            self.commit.add_part_files(table, files)
+
+    def _tally(self) -> tuple[int, int, int]:
+        batch = self._batch
+        return batch.unknown_order, batch.lost_creations, batch.no_time
+
+    # -- engine access -----------------------------------------------------------------------
+    def _arrow(self, sql: str) -> pa.Table:
+        assert isinstance(self.engine, DuckDBEngine)
+        return self.engine.arrow(sql)
+
+    def _attach(self, name: str, table: pa.Table) -> None:
+        assert isinstance(self.engine, DuckDBEngine)
+        self.engine.attach_arrow(name, table)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,32 @@ def default_memory_limit() -> str:
     except (AttributeError, OSError, ValueError):
         return "4GB"
     return f"{max(1, total // 2 // 2**20)}MB"
+
+
+_UNITS = {
+    "b": 1,
+    "bytes": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "tb": 1000**4,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def memory_limit_bytes() -> int:
+    """:func:`default_memory_limit` in bytes (DuckDB's units: ``GB`` is 1000^3, ``GiB`` 2^30).
+
+    A limit that cannot be read is taken as 0, so that nothing sized by it is held in memory.
+    """
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", default_memory_limit())
+    if match is None:
+        return 0
+    unit = _UNITS.get(match.group(2).lower() or "b")
+    return int(float(match.group(1)) * unit) if unit else 0
 
 
 class DuckDBEngine(Engine):
@@ -160,6 +187,35 @@ class DuckDBEngine(Engine):
             f"CREATE OR REPLACE TEMP TABLE {_q(name)} AS SELECT * FROM {_q('_arrow_' + name)}"
         )
         self.con.unregister(f"_arrow_{name}")
+
+    def arrow(self, sql: str) -> pa.Table:
+        """The result of ``sql`` as an Arrow table (the columnar ingest path reads with it)."""
+        try:
+            return self.con.sql(sql).to_arrow_table()
+        except (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException):
+            raise
+        except duckdb.Error as exc:
+            raise EngineError(str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
+
+    def arrow_batches(self, sql: str, rows: int) -> Iterator[pa.RecordBatch]:
+        """The result of ``sql`` as Arrow record batches of about ``rows`` rows, as computed.
+
+        Nothing else may run on the engine until the batches are consumed.
+        """
+        try:
+            reader = self.con.sql(sql).to_arrow_reader(rows)
+            yield from reader
+        except (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException):
+            raise
+        except duckdb.Error as exc:
+            raise EngineError(str(exc).splitlines()[0] if str(exc) else repr(exc)) from exc
+
+    def attach_arrow(self, name: str, data: pa.Table) -> None:
+        """Make ``data`` readable as ``name`` without copying it (unlike :meth:`register_arrow`).
+
+        The table must stay unchanged while the engine reads it; the engine holds a reference.
+        """
+        self.con.register(name, data)
 
     def write_parquet(self, sql: str, folder: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
