@@ -204,16 +204,7 @@ COLUMNAR_TRANSACTION_COLUMNS = (
     "receipt_contract_address",
     "block_hash",
 )
-COLUMNAR_TOKEN_TRANSFER_COLUMNS = (
-    "token_address",
-    "from_address",
-    "to_address",
-    "value",
-    "transaction_hash",
-    "log_index",
-    "block_number",
-    "block_timestamp",
-)
+COLUMNAR_TOKEN_TRANSFER_COLUMNS = tuple(SPECS[("account", ExportKind.TOKEN_TRANSFERS)].columns)
 
 # Longest names first, so "token_transfers" is not taken for "transfers" and so on.
 _NAME_HINTS: tuple[tuple[str, ExportKind | None], ...] = (
