@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Protocol, cast, overload
 
 import numpy as np
@@ -44,8 +44,6 @@ class TracedTransfer:
     rule: str
     confidence: float
 
-
-_FIELDS = tuple(f.name for f in fields(TracedTransfer))
 
 #: Rule names indexed by the rule's number, as the kernel writes it.
 RULE_TEXTS = [r.name.lower() for r in sorted(Rule)]
@@ -136,10 +134,12 @@ class TracedTransfers(Sequence[TracedTransfer]):
 
     def __init__(self, legs: Sequence[LegTransfers] = ()) -> None:
         self._legs = list(legs)
+        self._named: list[list[list[Any]]] | None = None  # each leg's columns, named
         self._records: list[TracedTransfer] | None = None
 
     def add(self, leg: LegTransfers) -> None:
         self._legs.append(leg)
+        self._named = None
         self._records = None
 
     def __len__(self) -> int:
@@ -174,20 +174,24 @@ class TracedTransfers(Sequence[TracedTransfer]):
         if self._records is None:
             made: list[TracedTransfer] = []
             with _collector_paused():
-                for leg in self._legs:
-                    made.extend(map(TracedTransfer, *leg.columns()))
+                for columns in self._columns():
+                    made.extend(map(TracedTransfer, *columns))
             self._records = made
         return self._records
 
     def rows(self) -> list[dict[str, Any]]:
         """Every row as a JSON object, fields in record order."""
-        if self._records is not None:
-            return [{name: getattr(r, name) for name in _FIELDS} for r in self._records]
         out: list[dict[str, Any]] = []
         with _collector_paused():
-            for leg in self._legs:
-                out.extend(map(_row, *leg.columns()))
+            for columns in self._columns():
+                out.extend(map(_row, *columns))
         return out
+
+    def _columns(self) -> list[list[list[Any]]]:
+        """Each leg's rows named (addresses, hashes, times), once for records and documents."""
+        if self._named is None:
+            self._named = [leg.columns() for leg in self._legs]
+        return self._named
 
     def last_time(self) -> str | None:
         """The latest transfer's time (ISO 8601 UTC), None when there is none."""

@@ -40,9 +40,6 @@ from counterflow.ingest.exports import (
 )
 from counterflow.store.schema import BLOCK_LEVEL_TX_INDEX, TOKEN_SEQ_BASE, TransferKind
 
-#: Columns the scan kernels read, in the order they take them.
-TRANSACTION_COLUMNS = COLUMNAR_TRANSACTION_COLUMNS
-TOKEN_TRANSFER_COLUMNS = COLUMNAR_TOKEN_TRANSFER_COLUMNS
 _NO_CODE = -1
 _BIG = np.iinfo(np.int64).max
 
@@ -259,7 +256,7 @@ class TransactionRows:
         scanned = _stream(
             "transactions",
             batches,
-            TRANSACTION_COLUMNS,
+            COLUMNAR_TRANSACTION_COLUMNS,
             k.scan_transactions,
             _TX_LAYOUT,
             capacity,
@@ -301,7 +298,7 @@ class TokenTransferRows:
         scanned = _stream(
             "token_transfers",
             batches,
-            TOKEN_TRANSFER_COLUMNS,
+            COLUMNAR_TOKEN_TRANSFER_COLUMNS,
             k.scan_token_transfers,
             _TOKEN_LAYOUT,
             capacity,
@@ -941,7 +938,7 @@ def warm_up() -> None:
     """
     address = "0x" + "11" * 20
     tx: dict[str, str | None] = {}
-    tx.update(dict.fromkeys(TRANSACTION_COLUMNS, "1"))
+    tx.update(dict.fromkeys(COLUMNAR_TRANSACTION_COLUMNS, "1"))
     tx.update(
         hash="0x" + "22" * 32,
         from_address=address,
@@ -950,7 +947,7 @@ def warm_up() -> None:
         receipt_contract_address=None,
     )
     token: dict[str, str | None] = {}
-    token.update(dict.fromkeys(TOKEN_TRANSFER_COLUMNS, "1"))
+    token.update(dict.fromkeys(COLUMNAR_TOKEN_TRANSFER_COLUMNS, "1"))
     token.update(
         token_address=address,
         from_address=address,
