@@ -6,16 +6,21 @@ source; the store, the pipeline and the rollback are the real ones.
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from counterflow import ConfigError, InputError
 from counterflow.ingest import ingest_source
 from counterflow.ingest.bitcoin_blocks import double_sha256
 from counterflow.ingest.block_files import BlockFileSource
-from counterflow.ingest.follow import stored_tip, sync
+from counterflow.ingest.follow import SignalStop, stored_tip, sync
 from counterflow.store import DataDirectory
 from reorg_blocks import ALT, MAIN, REORGTEST, read_reorgtest, snapshot, write_blk
 
@@ -148,6 +153,59 @@ def test_follow_stops_on_interrupt(reorg: dict[str, bytes], tmp_path: Path) -> N
         should_stop=interrupt,
     )
     assert (report.stopped, report.last_height) == ("interrupt", 4)
+
+
+class CtrlCNode(BlockFileNode):
+    """Ctrl-C arrives while the second batch is being read."""
+
+    def source(self, first: int, last: int) -> BlockFileSource:
+        if len(self.served) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return super().source(first, last)
+
+
+def test_ctrl_c_finishes_the_batch_under_way_then_stops(
+    reorg: dict[str, bytes], tmp_path: Path
+) -> None:
+    node = CtrlCNode(branch(reorg, MAIN), tmp_path)
+    with SignalStop() as stop:
+        report = sync(
+            tmp_path / "store",
+            "bitcoin",
+            node,
+            follow=True,
+            confirmations=0,
+            batch_blocks=2,
+            poll_seconds=0,
+            should_stop=stop,
+        )
+    assert (report.stopped, report.batches, report.last_height) == ("interrupt", 2, 3)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def long_query_interrupted_after(seconds: float) -> int:
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with duckdb.connect(config={"threads": 1}) as con:  # as long on any machine
+            query = "SELECT count(*) FROM range(200000000) WHERE range % 7 = 1"
+            row = con.execute(query).fetchone()
+    finally:
+        timer.cancel()
+    assert row is not None
+    return int(row[0])
+
+
+def test_ctrl_c_inside_a_query_is_a_stop_request_not_an_error() -> None:
+    # Without the handler, DuckDB turns the KeyboardInterrupt into a RuntimeError.
+    with pytest.raises((RuntimeError, KeyboardInterrupt)):
+        long_query_interrupted_after(0.1)
+    with SignalStop() as stop:
+        assert long_query_interrupted_after(0.1) == 28571429
+        assert stop() and stop.received == signal.SIGINT
+        with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C interrupts at once
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
 
 
 def test_node_behind_the_store_is_waited_for_not_rolled_back(

@@ -285,7 +285,7 @@ def _ingest_rpc(
 ) -> None:
     """``ingest CHAIN --rpc URL``: follow a node with the sync loop."""
     from counterflow.chains.registry import get_chain
-    from counterflow.ingest.follow import sync
+    from counterflow.ingest.follow import SignalStop, sync
     from counterflow.ingest.jsonrpc import JsonRpcClient, read_cookie
 
     spec = get_chain(chain)
@@ -308,7 +308,7 @@ def _ingest_rpc(
             from counterflow.ingest.ethereum_rpc import EthereumNode
 
             node = EthereumNode(client, spec, traces=traces)
-        with _progress(not as_json) as note:
+        with _progress(not as_json) as note, SignalStop() as stop:
             report = sync(
                 state.directory,
                 spec,
@@ -320,6 +320,7 @@ def _ingest_rpc(
                 batch_blocks=batch_blocks,
                 poll_seconds=poll_seconds,
                 progress=note,
+                should_stop=stop,
             )
 
     def render(console: Console) -> None:

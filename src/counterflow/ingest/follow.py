@@ -12,9 +12,12 @@ loses at most the batch under way, and the next run resumes after the last store
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from types import FrameType, TracebackType
 from typing import Any
 
 import duckdb
@@ -31,6 +34,48 @@ DEFAULT_BATCH_BLOCKS = 100
 DEFAULT_POLL_SECONDS = 30.0
 #: Batches in a row that may fail because the node reorganised while they were fetched.
 _RETRIES = 3
+
+
+class SignalStop:
+    """A stop request made by Ctrl-C or SIGTERM, seen by the sync loop between batches.
+
+    Left to Python's default, Ctrl-C raises KeyboardInterrupt wherever the loop happens to be,
+    and inside a DuckDB query DuckDB turns it into a plain "Query interrupted" RuntimeError: the
+    run would end with a traceback instead of its report. While this is entered, the first
+    signal only asks the loop to stop; the batch under way completes. A second one interrupts
+    at once, which is safe too, since a batch is one atomic commit.
+    """
+
+    _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __call__(self) -> bool:
+        return self.received is not None
+
+    def __enter__(self) -> SignalStop:
+        # Handlers can only be installed from the main thread; elsewhere the defaults stay.
+        if threading.current_thread() is threading.main_thread():
+            for signum in self._SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt
+        self.received = signum
 
 
 @dataclass
@@ -198,7 +243,7 @@ def sync(
                     "fewer blocks than asked for"
                 )
         else:
-            report.stopped = "stop"
+            report.stopped = "interrupt" if isinstance(stop, SignalStop) else "stop"
     except KeyboardInterrupt:
         report.stopped = "interrupt"
     newest = stored_tip(data, spec.name)
