@@ -3,13 +3,14 @@
 ``scenario_store(20_000_000, seed=3)`` returns the scenario folder (exports, labels, ground
 truth, injects) and a data directory holding both chains ingested, under benchmarks/work/
 (ignored by git). A folder is reused only if its marker says it was finished by the same
-simulator (a hash of the exercise package's sources), so an interrupted preparation, or one
-made by an older simulator, is redone.
+simulator and ingest (a hash of the exercise and ingest packages' sources), so an interrupted
+preparation, or one made by an older simulator or ingest, is redone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import shutil
 import subprocess
@@ -33,10 +34,12 @@ class ScenarioStore:
 
 
 def simulator_version() -> str:
-    package = Path(exercise.__file__).parent
+    """What made the data: the simulator's and the ingest's sources (the part order is the
+    ingest's, and the benchmarks read the parts)."""
     digest = hashlib.sha256()
-    for source in sorted(package.glob("*.py")):
-        digest.update(source.read_bytes())
+    for module in (exercise, importlib.import_module("counterflow.ingest")):
+        for source in sorted(Path(str(module.__file__)).parent.glob("*.py")):
+            digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -813,6 +813,7 @@ class _Run:
             LEFT JOIN all_addresses AS d ON d.address = l.dst
             LEFT JOIN all_assets AS a ON a.contract = l.asset
             {prev_join}
+            ORDER BY l.block_number, l.tx_index NULLS LAST, l.seq, kind, t.tx_id NULLS LAST
         """
         self._prepare_blocks()
         if self.spec.is_utxo:
