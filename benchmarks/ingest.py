@@ -128,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=1_500_000)
     parser.add_argument("--addresses", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--work", type=Path, default=Path(__file__).resolve().parent / "work")
+    # a folder of its own: without --keep it is removed at the end
+    parser.add_argument(
+        "--work", type=Path, default=Path(__file__).resolve().parent / "work" / "ingest"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated exports")
     args = parser.parse_args(argv)
 
