@@ -821,7 +821,7 @@ def _transfers(
     n_wide = int(np.count_nonzero(txs.val_sig > 38) + np.count_nonzero(tokens.val_sig > 38))
     wide_at = np.empty(n_wide, np.int64)
     wide_origin = np.empty(n_wide, np.int64)
-    written, n_wide = k.emit_transfers(  # type: ignore[call-arg]
+    written, n_wide = k.emit_transfers(
         tx_new, fee, native, txs.block, txs.tx_index, txs.ts, tx_from, tx_dst, txs.gas,
         txs.price, txs.val_lo, txs.val_hi, txs.val_sig,
         tok_new, tokens.block, tokens.ts, tokens.log_index, tok_tx, tok_from, tok_to, tok_asset,
