@@ -10,7 +10,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -168,6 +168,7 @@ def test_ctrl_c_finishes_the_batch_under_way_then_stops(
     reorg: dict[str, bytes], tmp_path: Path
 ) -> None:
     node = CtrlCNode(branch(reorg, MAIN), tmp_path)
+    before = signal.getsignal(signal.SIGINT)
     with SignalStop() as stop:
         report = sync(
             tmp_path / "store",
@@ -180,7 +181,7 @@ def test_ctrl_c_finishes_the_batch_under_way_then_stops(
             should_stop=stop,
         )
     assert (report.stopped, report.batches, report.last_height) == ("interrupt", 2, 3)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before  # the handler in place is put back
 
 
 def long_query_interrupted_after(seconds: float) -> int:
@@ -196,6 +197,15 @@ def long_query_interrupted_after(seconds: float) -> int:
     return int(row[0])
 
 
+@pytest.fixture
+def python_ctrl_c() -> Iterator[None]:
+    """Python's own Ctrl-C handler (another test's library may have installed its own)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("python_ctrl_c")
 def test_ctrl_c_inside_a_query_is_a_stop_request_not_an_error() -> None:
     # Without the handler, DuckDB turns the KeyboardInterrupt into a RuntimeError.
     with pytest.raises((RuntimeError, KeyboardInterrupt)):
