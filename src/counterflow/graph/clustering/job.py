@@ -163,15 +163,13 @@ class _Run:
         self.note("applying the rules")
         parts: list[str] = []
         if self.utxo:
-            if state is None:
-                eng.view("scope", f"SELECT DISTINCT tx_id FROM transfers WHERE kind = {1}")
-            else:
+            if state is not None:  # only the new transactions' inputs and outputs are read
                 chain_dir = self.directory.chain_dir(self.chain)
                 eng.read_table("new_transfers", TRANSFERS, [chain_dir / p for p in new_parts])
                 eng.materialize(
                     "scope", "SELECT DISTINCT tx_id FROM new_transfers WHERE kind IN (1, 2)"
                 )
-            for name, sql in rules.utxo_prelude():
+            for name, sql in rules.utxo_prelude(scoped=state is not None):
                 eng.materialize(name, sql)
             parts.append(rules.multi_input_links())
             if self.ruleset.change:

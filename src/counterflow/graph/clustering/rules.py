@@ -7,8 +7,8 @@ their confidences and their failure modes are in docs/clustering.md; the constan
 parameters it quotes.
 
 The SQL reads named relations the job registers: ``transfers`` and ``addresses`` (the chain's
-store tables) and, for UTXO chains, ``scope`` (the transactions to evaluate: all of them in a
-full run, those touched by new transfers in an incremental one).
+store tables) and, for an incremental run on a UTXO chain, ``scope`` (the transactions touched
+by new transfers; a full run evaluates every transaction and needs none).
 """
 
 from __future__ import annotations
@@ -79,25 +79,39 @@ def _script_type(column: str) -> str:
     )
 
 
-def utxo_prelude() -> list[tuple[str, str]]:
-    """Relations the UTXO rules share, in order: (name, SQL)."""
+def utxo_prelude(*, scoped: bool = True) -> list[tuple[str, str]]:
+    """Relations the UTXO rules share, in order: (name, SQL).
+
+    ``scoped``: only the transactions of the relation ``scope`` (an incremental run's new
+    ones). Unscoped, every input and output is read without that join: outputs of
+    transactions without inputs (coinbases) then enter ``outs`` and ``out_stats``, which every
+    rule only reads joined to a transaction's inputs, so the links are the same.
+    """
     i, o = int(TransferKind.INPUT), int(TransferKind.OUTPUT)
+    join = "JOIN scope s ON s.tx_id = t.tx_id " if scoped else ""
     return [
         ("pseudo", "SELECT address_id FROM addresses WHERE address LIKE 'x-%'"),
         (
             "ins",
             "SELECT t.tx_id, t.src_id AS address_id, t.block_number FROM transfers t "
-            f"JOIN scope s ON s.tx_id = t.tx_id WHERE t.kind = {i} AND t.src_id IS NOT NULL",
+            f"{join}WHERE t.kind = {i} AND t.src_id IS NOT NULL",
         ),
         (
             "outs",
             "SELECT t.tx_id, t.dst_id AS address_id, t.amount FROM transfers t "
-            f"JOIN scope s ON s.tx_id = t.tx_id WHERE t.kind = {o} AND t.dst_id IS NOT NULL",
+            f"{join}WHERE t.kind = {o} AND t.dst_id IS NOT NULL",
+        ),
+        (
+            # One row per (transaction, input address): the distinct inputs, counted once.
+            # A transaction's inputs all carry its block, so the block is the pair's too.
+            "in_pairs",
+            "SELECT tx_id, address_id, count(*) AS k, min(block_number) AS block_number "
+            "FROM ins GROUP BY tx_id, address_id",
         ),
         (
             "in_stats",
-            "SELECT tx_id, count(*) AS n_in, count(DISTINCT address_id) AS n_in_addresses, "
-            "min(block_number) AS block_number FROM ins GROUP BY tx_id",
+            "SELECT tx_id, sum(k) AS n_in, count(*) AS n_in_addresses, "
+            "min(block_number) AS block_number FROM in_pairs GROUP BY tx_id",
         ),
         (
             "out_stats",
@@ -117,7 +131,7 @@ def utxo_prelude() -> list[tuple[str, str]]:
         (
             # Inputs that can be clustered: real addresses of transactions that are no CoinJoin.
             "spends",
-            "SELECT DISTINCT i.tx_id, i.address_id, i.block_number FROM ins i "
+            "SELECT i.tx_id, i.address_id, i.block_number FROM in_pairs i "
             "LEFT JOIN pseudo p ON p.address_id = i.address_id "
             "LEFT JOIN coinjoin c ON c.tx_id = i.tx_id "
             "WHERE p.address_id IS NULL AND c.tx_id IS NULL",
@@ -140,9 +154,8 @@ def coinjoin_query(transfers: str, addresses: str) -> str:
     ctes = [
         ("transfers", f"SELECT * FROM {transfers}"),
         ("addresses", f"SELECT * FROM {addresses}"),
-        ("scope", f"SELECT DISTINCT tx_id FROM transfers WHERE kind = {int(TransferKind.INPUT)}"),
     ]
-    for name, sql in utxo_prelude():
+    for name, sql in utxo_prelude(scoped=False):
         ctes.append((name, sql))
         if name == "coinjoin":
             break
