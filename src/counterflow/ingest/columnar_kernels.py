@@ -673,7 +673,7 @@ def emit_transfers(  # type: ignore[no-untyped-def]
         else:
             take_tx = True
         if not take_tx:
-            # the token row, written here: a call per row would cost reference counting
+            # the token row, written here: a helper called per row cost more than the row itself
             t = tok_tx[q]
             out_block[k] = tok_block[q]
             out_index[k] = position[t] if position[t] >= 0 else 0
