@@ -33,7 +33,7 @@ class ScenarioStore:
     ingest_seconds: float
 
 
-def simulator_version() -> str:
+def data_version() -> str:
     """What made the data: the simulator's and the ingest's sources (the part order is the
     ingest's, and the benchmarks read the parts)."""
     digest = hashlib.sha256()
@@ -48,7 +48,7 @@ def scenario_store(transfers: int, seed: int = 3) -> ScenarioStore:
     marker = root / "ready.json"
     if marker.is_file():
         done = json.loads(marker.read_text())
-        if done.pop("simulator", None) == simulator_version():
+        if done.pop("made_by", None) == data_version():
             return ScenarioStore(root / "scenario", root / "data", **done)
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
@@ -69,7 +69,7 @@ def scenario_store(transfers: int, seed: int = 3) -> ScenarioStore:
         )  # fmt: skip
     ingested = time.perf_counter() - started
     done = {
-        "simulator": simulator_version(),
+        "made_by": data_version(),
         "transfers": transfers,
         "generate_seconds": round(generated, 1),
         "ingest_seconds": round(ingested, 1),
